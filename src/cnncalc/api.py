@@ -1,0 +1,129 @@
+"""`cnncalc.load`: any network in, a Model with the report's figures out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import zoo
+from .errors import CnnCalcError, SpecError
+from .ir import Graph, Shape
+from .ops.base import shape as shape_param
+from .passes import analyze
+from .report import Layer, Report, Settings, Totals
+from .spec import parse_spec, write_spec
+
+
+class Model:
+    """A network and its report: `.layers` and `.totals` hold the figures of the JSON report."""
+
+    def __init__(self, graph: Graph, report: Report) -> None:
+        self.graph = graph
+        self.report = report
+
+    @property
+    def name(self) -> str:
+        return self.report.model
+
+    @property
+    def layers(self) -> list[Layer]:
+        return self.report.layers
+
+    @property
+    def totals(self) -> Totals:
+        return self.report.totals
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.report.warnings
+
+    def layer(self, name: str) -> Layer:
+        return self.report.layer(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.report.to_dict()
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_spec(self) -> str:
+        return write_spec(self.graph)
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return f"<Model {self.name}: {len(self.layers)} layers, {t.params:,} params, {t.macs:,} MACs>"
+
+
+def read_graph(source: str | Path | Graph) -> Graph:
+    """A graph from a file path, a zoo name, spec text, or a Graph as it is."""
+    if isinstance(source, Graph):
+        return source
+    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CnnCalcError(f"{path}: cannot read it: {exc}") from None
+        return parse_spec(text, source=str(path), name=path.stem)
+    text = source.strip()
+    if text in zoo.names():
+        return zoo.build(text)
+    if "\n" in text or " " in text:
+        return parse_spec(source, source="<text>", name="spec")
+    if text.endswith((".cnn", ".txt", ".spec")):
+        raise CnnCalcError(f"{text}: no such file")
+    zoo.get(text)  # raises: no zoo model of that name, with suggestions
+    raise AssertionError("unreachable")
+
+
+def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[str, Shape]:
+    """`224x224x3` for a network with one input, or `name=HxWxC` (or a mapping) for several."""
+    parse = shape_param()[0]
+    items: dict[str, Any]
+    if isinstance(text, Mapping):
+        items = dict(text)
+    elif "=" in text:
+        items = dict(part.split("=", 1) for part in text.split(","))
+    else:
+        if len(graph.inputs) != 1:
+            names = ", ".join(n.name for n in graph.inputs)
+            raise CnnCalcError(f"--input {text}: the network has several inputs ({names}); write name=HxWxC")
+        items = {graph.inputs[0].name: text}
+    shapes = {}
+    known = {n.name for n in graph.inputs}
+    for name, value in items.items():
+        if name not in known:
+            raise CnnCalcError(f"--input {name}=...: the network has no input named {name!r} (inputs: {', '.join(sorted(known))})")
+        try:
+            shapes[name] = parse(value)
+        except ValueError as exc:
+            raise CnnCalcError(f"--input {value}: {exc}") from None
+    return shapes
+
+
+def load(
+    source: str | Path | Graph,
+    *,
+    input: str | Mapping[str, Any] | None = None,  # noqa: A002 - mirrors the CLI's --input
+    bias: bool = True,
+    strict: bool = False,
+    layout: str = "hwc",
+) -> Model:
+    """Read a network and work out its report.
+
+    `source` is a spec file path, spec text, a zoo name or a Graph. `bias=False`
+    counts as if no layer had a bias; `strict=True` makes a non-exact output
+    size an error; `input` replaces the input shape(s).
+    """
+    if layout not in ("hwc", "chw"):
+        raise CnnCalcError(f"layout {layout!r}: use hwc or chw")
+    graph = read_graph(source)
+    if input is not None:
+        graph = graph.with_input_shapes(parse_input_override(input, graph))
+    settings = Settings(count_biases=bias, layout=layout, strict=strict)
+    return Model(graph, analyze(graph, settings))
+
+
+__all__ = ["Model", "load", "read_graph", "SpecError"]

@@ -1,0 +1,91 @@
+"""Build a network in Python with the same ops and keys as the text spec.
+
+    b = Builder("tiny")
+    b.input("32x32x3")
+    b.add("conv", 16, k=3, p=1)
+    skip = b.add("relu")
+    b.add("conv", 16, k=3, p=1)
+    b.add("add", inputs=[skip, b.last])
+    graph = b.build()
+
+The zoo is written with this class; values are checked exactly as the parser checks them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import CnnCalcError, OpError
+from .ir import Graph, Node
+from .ops.base import get_op
+
+
+class Builder:
+    def __init__(self, name: str, *, bias: bool = True) -> None:
+        self.name = name
+        self.bias = bias
+        self._nodes: list[Node] = []
+        self._counters: dict[str, int] = {}
+        self._taken: set[str] = set()
+        self.last: str | None = None
+
+    def input(self, shape: Any, name: str = "input") -> str:
+        return self.add("input", shape, name=name)
+
+    def add(
+        self,
+        op: str,
+        *positional: Any,
+        name: str | None = None,
+        inputs: str | Sequence[str] | None = None,
+        **keys: Any,
+    ) -> str:
+        """Add a layer after `self.last` (or after `inputs`) and return its name."""
+        spec = get_op(op)
+        label = name or self._auto_name(spec.name)
+        if label in self._taken:
+            raise CnnCalcError(f"{label}: the name is already taken")
+        args: dict[str, Any] = {}
+        try:
+            if positional:
+                if spec.positional is None or len(positional) > 1:
+                    raise OpError(f"{spec.name} takes {'one value' if spec.positional else 'no value'} before its keys")
+                args[spec.positional.name] = spec.positional.read(positional[0])
+            elif spec.positional is not None and spec.positional.required:
+                raise OpError(f"{spec.name} needs its {spec.positional.help or spec.positional.name}")
+            for key, value in keys.items():
+                param = spec.param(key)
+                if param is None or param is spec.positional:
+                    close = difflib.get_close_matches(key, spec.key_names(), n=1)
+                    raise OpError(f"unknown key {key!r} for {spec.name}" + (f"; did you mean {close[0]}?" if close else ""))
+                args[key] = param.read(value)
+            for param in spec.keys:
+                if param.required and param.name not in args:
+                    raise OpError(f"{spec.name} needs {param.name}= ({param.help})")
+        except OpError as exc:
+            raise CnnCalcError(f"{label}: {exc}") from None
+        if spec.param("bias") is not None:
+            args.setdefault("bias", self.bias)
+        if inputs is None:
+            wired = [] if spec.max_inputs == 0 else ([self.last] if self.last else [])
+        else:
+            wired = [inputs] if isinstance(inputs, str) else list(inputs)
+        self._nodes.append(Node(label, spec.name, args, [w for w in wired if w is not None]))
+        self._taken.add(label)
+        self.last = label
+        return label
+
+    def _auto_name(self, base: str) -> str:
+        n = self._counters.get(base, 0)
+        while True:
+            n += 1
+            candidate = base if base == "input" and n == 1 else f"{base}{n}"
+            if candidate not in self._taken:
+                break
+        self._counters[base] = n
+        return candidate
+
+    def build(self) -> Graph:
+        return Graph(self.name, list(self._nodes), source=self.name).sorted()

@@ -1,0 +1,112 @@
+"""Pure formula helpers that ops call. Each raises `OpError` naming every argument.
+
+Each returns the `Step` that computes its figure, so the worked arithmetic and
+the figure come from one formula.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .errors import OpError
+from .expr import Step
+
+
+@dataclass(frozen=True)
+class AxisOut:
+    """The output length along one axis, with what the division left over."""
+
+    step: Step
+    quotient: Fraction  # (N + pads - K_eff) / S, before floor or ceil
+    dropped: int  # padded rows or columns no window reads (floor mode only)
+
+    @property
+    def value(self) -> int:
+        return int(self.step.value)
+
+    @property
+    def exact(self) -> bool:
+        return self.quotient.denominator == 1
+
+
+def effective_kernel(k: int, d: int = 1) -> int:
+    """A dilated kernel spans d*(k-1)+1 inputs."""
+    return d * (k - 1) + 1
+
+
+def same_padding(n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
+    """Padding (before, after) that gives ceil(n/s) outputs.
+
+    PyTorch (stride 1) and TensorFlow/Keras (any stride) both put the odd
+    extra row after, so an even kernel pads 1 before and 2 after for k=4.
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + effective_kernel(k, d) - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv_out(
+    label: str, n: int, k: int, s: int, pad: tuple[int, int], d: int = 1, ceil: bool = False
+) -> AxisOut:
+    """floor((N + P_before + P_after - D(K-1) - 1)/S) + 1, or ceil for pooling in ceil mode.
+
+    In ceil mode a last window that would start inside the right padding is
+    dropped, as PyTorch and Caffe do.
+    """
+    pb, pa = pad
+    for name, v, least in (("kernel", k, 1), ("stride", s, 1), ("dilation", d, 1)):
+        if v < least:
+            raise OpError(f"{name} must be at least {least}, got {v}")
+    if pb < 0 or pa < 0:
+        raise OpError(f"padding cannot be negative, got {pb},{pa}")
+    k_eff = effective_kernel(k, d)
+    padded = n + pb + pa
+    if k_eff > padded:
+        what = f"kernel {k}" + (f" (dilated to {k_eff})" if d > 1 else "")
+        where = f"its {n}-wide input" + (f" padded to {padded}" if pb or pa else "")
+        hint = f"use k<={(padded - 1) // d + 1}" if d > 1 else f"use k<={padded}"
+        if pb + pa == 0:
+            hint += f" or p>={-(-(k_eff - n) // 2)}"
+        raise OpError(f"{what} is larger than {where}: {hint}")
+    quotient = Fraction(padded - k_eff, s)
+    sym = pb == pa
+    pads = "2*P" if sym else "P_1 + P_2"
+    values: dict[str, int] = {"N": n, "K": k, "S": s}
+    values.update({"P": pb} if sym else {"P_1": pb, "P_2": pa})
+    if d > 1:
+        values["D"] = d
+    inner = f"(N + {pads} - K)/S" if d == 1 else f"(N + {pads} - D*(K - 1) - 1)/S"
+    if ceil:
+        step = Step.of(label, f"ceil({inner}) + 1", **values)
+        out = int(step.value)
+        if (out - 1) * s >= n + pb:
+            step = Step.of(label, f"ceil({inner})", **values)
+        return AxisOut(step, quotient, 0)
+    step = Step.of(label, f"floor({inner}) + 1", **values)
+    return AxisOut(step, quotient, (padded - k_eff) % s)
+
+
+def conv_transpose_out(
+    label: str, n: int, k: int, s: int, p: int, output_padding: int = 0, d: int = 1
+) -> Step:
+    """(N - 1)*S - 2P + D(K-1) + output_padding + 1, as PyTorch's ConvTranspose2d."""
+    if output_padding >= s and output_padding >= d:
+        raise OpError(
+            f"output padding {output_padding} must be smaller than the stride {s} or the dilation {d}"
+        )
+    values: dict[str, int] = {"N": n, "S": s, "P": p, "K": k}
+    formula = "(N - 1)*S - 2*P + K"
+    if d > 1:
+        values["D"] = d
+        formula = "(N - 1)*S - 2*P + D*(K - 1) + 1"
+    if output_padding:
+        values["O"] = output_padding
+        formula += " + O"
+    step = Step.of(label, formula, **values)
+    if step.value < 1:
+        raise OpError(
+            f"output size {step.value} from input {n}, k={k}, s={s}, p={p}: "
+            f"padding {p} removes more than the transposed convolution produces"
+        )
+    return step

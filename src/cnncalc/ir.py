@@ -1,0 +1,144 @@
+"""The graph every front-end builds and every pass reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import SpecError
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An activation without its batch: a feature map H x W x C, or a vector of C."""
+
+    c: int
+    h: int | None = None
+    w: int | None = None
+
+    @property
+    def spatial(self) -> bool:
+        return self.h is not None
+
+    @property
+    def numel(self) -> int:
+        return self.c * (self.h or 1) * (self.w or 1)
+
+    def dims(self, layout: str = "hwc") -> list[int]:
+        if not self.spatial:
+            return [self.c]
+        assert self.h is not None and self.w is not None
+        return [self.c, self.h, self.w] if layout == "chw" else [self.h, self.w, self.c]
+
+    def text(self, layout: str = "hwc") -> str:
+        return "x".join(str(d) for d in self.dims(layout))
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+@dataclass
+class Node:
+    """One layer: its op, its parsed arguments and the names of its inputs."""
+
+    name: str
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    line: int | None = None
+
+
+@dataclass
+class Graph:
+    """Layers in topological order; a node that nobody consumes is an output."""
+
+    name: str
+    nodes: list[Node]
+    source: str | None = None
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def inputs(self) -> list[Node]:
+        return [n for n in self.nodes if n.op == "input"]
+
+    @property
+    def outputs(self) -> list[Node]:
+        used = {i for n in self.nodes for i in n.inputs}
+        return [n for n in self.nodes if n.name not in used]
+
+    def with_input_shapes(self, shapes: dict[str, Shape]) -> Graph:
+        """A copy whose named input layers take new shapes (`--input`)."""
+        nodes = [
+            replace(n, args={**n.args, "shape": shapes[n.name]}) if n.name in shapes else n
+            for n in self.nodes
+        ]
+        return replace(self, nodes=nodes)
+
+    def sorted(self) -> Graph:
+        """Put nodes in topological order, keeping the given order where it is one.
+
+        Raises a located error for a cycle or an input that names no layer.
+        """
+        by_name: dict[str, Node] = {}
+        for n in self.nodes:
+            if n.name in by_name:
+                first = by_name[n.name]
+                at = f" (first used on line {first.line})" if first.line else ""
+                raise SpecError(
+                    f"the name {n.name!r} is already taken{at}; give this layer another name",
+                    source=self.source,
+                    line=n.line,
+                    layer=n.name,
+                )
+            by_name[n.name] = n
+        for n in self.nodes:
+            for i in n.inputs:
+                if i not in by_name:
+                    raise SpecError(
+                        f"from={i} names no layer of this network{_suggest(i, list(by_name))}",
+                        source=self.source,
+                        line=n.line,
+                        layer=n.name,
+                    )
+        order: list[Node] = []
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = placed
+        for root in self.nodes:
+            # Depth-first without recursion, so a 10,000-layer chain is no problem.
+            stack: list[tuple[Node, int]] = [(root, 0)]
+            while stack:
+                n, next_input = stack.pop()
+                if next_input == 0:
+                    if state.get(n.name) == 2:
+                        continue
+                    state[n.name] = 1
+                if next_input < len(n.inputs):
+                    stack.append((n, next_input + 1))
+                    child = by_name[n.inputs[next_input]]
+                    if state.get(child.name) == 1:
+                        path = [m.name for m, _ in stack]
+                        cycle = path[path.index(child.name) :] + [child.name]
+                        raise SpecError(
+                            "cycle: " + " -> ".join(reversed(cycle))
+                            + "; a layer cannot depend on its own output",
+                            source=self.source,
+                            line=n.line,
+                            layer=n.name,
+                        )
+                    if state.get(child.name) != 2:
+                        stack.append((child, 0))
+                    continue
+                state[n.name] = 2
+                order.append(n)
+        return replace(self, nodes=order)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""

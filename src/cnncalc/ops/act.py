@@ -1,0 +1,45 @@
+"""Element-wise ops that cost no parameters and no MACs: activations and dropout."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..ir import Shape
+from .base import Calc, Context, Op, make, number, register
+
+ACTIVATIONS = {
+    "relu": "max(0, x)",
+    "relu6": "min(max(0, x), 6)",
+    "sigmoid": "1 / (1 + e^-x)",
+    "tanh": "hyperbolic tangent",
+    "hswish": "hard swish, x * relu6(x + 3) / 6",
+    "softmax": "exp(x) / sum(exp(x)) over channels",
+    "gelu": "Gaussian error linear unit",
+}
+
+
+def _activation(op_name: str, text: str) -> type[Op]:
+    class Activation(Op):
+        name = op_name
+        summary = f"activation: {text}"
+
+        def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+            return Calc(inputs[0])
+
+    Activation.__name__ = Activation.__qualname__ = f"Activation_{op_name}"
+    return register(Activation)
+
+
+for _name, _text in ACTIVATIONS.items():
+    _activation(_name, _text)
+
+
+@register
+class Dropout(Op):
+    name = "dropout"
+    summary = "dropout (identity when counting)"
+    keys = (make("p", number(0, 1), Fraction(1, 2), help="drop probability"),)
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        return Calc(inputs[0])

@@ -1,0 +1,298 @@
+"""What every op is made of: typed arguments, the result of one layer, the registry."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from ..errors import OpError
+from ..expr import Step
+from ..ir import Shape
+
+# ----------------------------------------------------------------------------- arguments
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument of an op: how to read it from text or Python, and how to write it back."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    fmt: Callable[[Any], str]
+    default: Any = None
+    required: bool = False
+    help: str = ""
+
+    def read(self, raw: Any) -> Any:
+        try:
+            return self.parse(raw)
+        except (ValueError, TypeError) as exc:
+            raise OpError(f"{self.name}={raw}: {exc}") from None
+
+
+def _whole(raw: Any, least: int) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+        value = int(raw)
+    else:
+        raise ValueError(f"expected a whole number, like {max(least, 1) * 3}")
+    if value < least:
+        raise ValueError(f"must be at least {least}")
+    return value
+
+
+def whole(least: int = 1, help: str = "") -> tuple[Callable[[Any], int], Callable[[Any], str]]:
+    return (lambda raw: _whole(raw, least)), str
+
+
+def pair(least: int = 1) -> tuple[Callable[[Any], tuple[int, int]], Callable[[Any], str]]:
+    """`3` or `3x5` (height x width)."""
+
+    def parse(raw: Any) -> tuple[int, int]:
+        if isinstance(raw, (tuple, list)):
+            if len(raw) != 2:
+                raise ValueError("expected one number or two (HxW)")
+            return _whole(raw[0], least), _whole(raw[1], least)
+        if isinstance(raw, str) and "x" in raw:
+            parts = raw.split("x")
+            if len(parts) != 2:
+                raise ValueError("expected one number or HxW, like 3 or 3x5")
+            return _whole(parts[0], least), _whole(parts[1], least)
+        v = _whole(raw, least)
+        return v, v
+
+    return parse, format_pair
+
+
+def format_pair(value: tuple[int, int]) -> str:
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+
+
+def padding() -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
+    """`same`, `valid`, `N` or `HxW`."""
+    as_pair, _ = pair(0)
+
+    def parse(raw: Any) -> str | tuple[int, int]:
+        if isinstance(raw, str) and raw.lower() in ("same", "valid"):
+            return "same" if raw.lower() == "same" else (0, 0)
+        try:
+            return as_pair(raw)
+        except ValueError:
+            raise ValueError("expected a number, HxW, same or valid") from None
+
+    return parse, lambda v: v if isinstance(v, str) else format_pair(v)
+
+
+def boolean() -> tuple[Callable[[Any], bool], Callable[[Any], str]]:
+    def parse(raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off"):
+            return False
+        raise ValueError("expected true or false")
+
+    return parse, lambda v: "true" if v else "false"
+
+
+def number(low: float, high: float | None = None, *, open_low: bool = False):  # type: ignore[no-untyped-def]
+    def parse(raw: Any) -> Fraction:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        try:
+            value = Fraction(str(raw)) if not isinstance(raw, Fraction) else raw
+        except (ValueError, ZeroDivisionError):
+            raise ValueError("expected a number, like 0.5") from None
+        if value < low or (open_low and value == low) or (high is not None and value > high):
+            bound = f"above {low}" if open_low else f"at least {low}"
+            raise ValueError(f"must be {bound}" + (f" and at most {high}" if high is not None else ""))
+        return value
+
+    return parse, format_fraction
+
+
+def format_fraction(v: Fraction) -> str:
+    return str(v.numerator) if v.denominator == 1 else f"{float(v):g}"
+
+
+def choice(*options: str) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    def parse(raw: Any) -> str:
+        text = str(raw).lower()
+        if text not in options:
+            raise ValueError("expected " + " or ".join(options))
+        return text
+
+    return parse, str
+
+
+def shape() -> tuple[Callable[[Any], Shape], Callable[[Any], str]]:
+    """`HxWxC` for a feature map, `N` for a vector."""
+
+    def parse(raw: Any) -> Shape:
+        if isinstance(raw, Shape):
+            return raw
+        if isinstance(raw, (tuple, list)):
+            parts = [str(p) for p in raw]
+        else:
+            parts = str(raw).lower().split("x")
+        if len(parts) not in (1, 3):
+            raise ValueError("expected HxWxC (like 224x224x3) or N for a vector")
+        values = [_whole(p, 1) for p in parts]
+        return Shape(values[0]) if len(values) == 1 else Shape(values[2], values[0], values[1])
+
+    return parse, lambda s: s.text()
+
+
+def size2d() -> tuple[Callable[[Any], tuple[int, int]], Callable[[Any], str]]:
+    parse, _ = pair(1)
+    return parse, lambda v: f"{v[0]}x{v[1]}"
+
+
+def make(name: str, kind: tuple[Callable[[Any], Any], Callable[[Any], str]], default: Any = None, *,
+         required: bool = False, help: str = "") -> Param:  # fmt: skip
+    parse, fmt = kind
+    return Param(name, parse, fmt, default, required, help)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Window:
+    """How one layer moves the receptive field along one axis.
+
+    ``span`` more input units are seen, the output step is ``stride`` input
+    units, and output unit 0 is centred ``offset`` input units after input
+    unit 0. A convolution has span K_eff-1, stride S, offset (K_eff-1)/2 - P.
+    """
+
+    span: Fraction
+    stride: Fraction
+    offset: Fraction
+
+    @classmethod
+    def conv(cls, k_eff: int, s: int, pad_before: int) -> Window:
+        return cls(Fraction(k_eff - 1), Fraction(s), Fraction(k_eff - 1, 2) - pad_before)
+
+    @classmethod
+    def transposed(cls, k_eff: int, s: int, p: int) -> Window:
+        # Output o reads inputs i with i*S - P + t = o for taps t in [0, K_eff): at most
+        # floor((K_eff-1)/S) + 1 of them, centred at (o + P - (K_eff-1)/2)/S.
+        return cls(Fraction((k_eff - 1) // s), Fraction(1, s), (p - Fraction(k_eff - 1, 2)) / s)
+
+
+IDENTITY = "identity"  # the field passes through unchanged
+GLOBAL = "global"  # every output sees the whole input (global pooling)
+MERGE = "merge"  # union of the inputs' fields
+FLATTEN = "flatten"  # positions become features
+DENSE = "dense"  # every output sees every input feature
+SOURCE = "source"  # an input layer
+SCRAMBLED = "scrambled"  # a reshape that mixes positions: no field applies
+RFRule = tuple[Window, Window] | str
+
+
+@dataclass
+class Warn:
+    code: str  # "inexact" warnings become errors under --strict
+    message: str
+
+
+@dataclass
+class Calc:
+    """What an op works out for one layer, from its input shapes and arguments alone."""
+
+    output: Shape
+    steps: list[Step] = field(default_factory=list)
+    weights: int = 0
+    biases: int = 0
+    buffers: int = 0
+    macs: int = 0
+    rf: RFRule = IDENTITY
+    warnings: list[Warn] = field(default_factory=list)
+
+    def step(self, step: Step) -> int:
+        """Record a step and give back its value as an int."""
+        self.steps.append(step)
+        return int(step.value)
+
+
+@dataclass(frozen=True)
+class Context:
+    count_biases: bool = True
+    input_names: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------------- ops
+
+
+class Op:
+    """One op type. Subclasses set the class attributes and implement `calc`."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    summary: ClassVar[str] = ""
+    positional: ClassVar[Param | None] = None
+    keys: ClassVar[tuple[Param, ...]] = ()
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        raise NotImplementedError
+
+    @classmethod
+    def param(cls, key: str) -> Param | None:
+        if cls.positional is not None and cls.positional.name == key:
+            return cls.positional
+        return next((p for p in cls.keys if p.name == key), None)
+
+    @classmethod
+    def key_names(cls) -> list[str]:
+        return [p.name for p in cls.keys]
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        params = list(cls.keys) + ([cls.positional] if cls.positional else [])
+        return {p.name: p.default for p in params if p.default is not None}
+
+
+_REGISTRY: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: add an op under its name and aliases; a name may be taken once."""
+    for key in (cls.name, *cls.aliases):
+        if key.lower() in _REGISTRY:
+            raise RuntimeError(f"op {key!r} is registered twice")
+        _REGISTRY[key.lower()] = cls()
+    return cls
+
+
+def get_op(name: str) -> Op:
+    op = _REGISTRY.get(name.lower())
+    if op is None:
+        close = difflib.get_close_matches(name.lower(), list(_REGISTRY), n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise OpError(f"unknown op {name!r}{hint} (`cnncalc ops` lists them all)")
+    return op
+
+
+def all_ops() -> list[Op]:
+    seen: dict[str, Op] = {}
+    for op in _REGISTRY.values():
+        seen.setdefault(op.name, op)
+    return list(seen.values())
+
+
+def need_map(op: str, x: Shape, what: str = "a feature map HxWxC") -> tuple[int, int, int]:
+    if not x.spatial:
+        raise OpError(f"{op} needs {what}, but its input is a vector of {x.c}")
+    assert x.h is not None and x.w is not None
+    return x.h, x.w, x.c

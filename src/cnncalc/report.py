@@ -1,0 +1,185 @@
+"""The Report that passes fill and renderers read. Its `to_dict` is the JSON contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .expr import Step
+from .ir import Shape
+
+MACS_CONVENTION = "MACs: multiply-accumulates of conv, convT and fc (as fvcore and torchvision count them)"
+FLOPS_CONVENTION = "FLOPs = 2 x MACs; bias adds, normalisation, activations and pooling not counted"
+PARAMS_CONVENTION = "params: learnable (PyTorch's numel); buffers (batch-norm running statistics) apart"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a network is counted and shown; none of it changes the network."""
+
+    count_biases: bool = True
+    layout: str = "hwc"
+    strict: bool = False
+    bytes_per_value: int = 4  # float32
+
+    def conventions(self) -> list[str]:
+        bias = "biases counted" if self.count_biases else "conv/fc biases not counted (--no-bias)"
+        return [
+            PARAMS_CONVENTION + "; " + bias,
+            MACS_CONVENTION,
+            FLOPS_CONVENTION,
+            f"memory: output activations at {self.bytes_per_value} bytes a value (float32), batch 1",
+            "shapes: " + ("C x H x W" if self.layout == "chw" else "H x W x C") + ", batch not shown",
+            "receptive field: size / jump in input pixels; start is the centre of output 0 (pixel 0 spans 0..1)",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bias": self.count_biases,
+            "layout": self.layout,
+            "strict": self.strict,
+            "bytes_per_value": self.bytes_per_value,
+            "conventions": self.conventions(),
+        }
+
+
+@dataclass(frozen=True)
+class AxisField:
+    size: Fraction
+    jump: Fraction
+    start: Fraction
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """The field of one output unit, along H and W; `whole` when it sees the entire input."""
+
+    h: AxisField | None = None
+    w: AxisField | None = None
+    whole: bool = False
+
+    def to_dict(self) -> dict[str, Any] | None:
+        if self.whole:
+            return {"global": True}
+        if self.h is None or self.w is None:
+            return None
+        out: dict[str, Any] = {"size": _num(self.h.size), "jump": _num(self.h.jump), "start": float(self.h.start)}
+        if self.w != self.h:
+            out.update(size_w=_num(self.w.size), jump_w=_num(self.w.jump), start_w=float(self.w.start))
+        return out
+
+    def text(self) -> str:
+        if self.whole:
+            return "global"
+        if self.h is None or self.w is None:
+            return ""
+        h = f"{_fmt(self.h.size)}/{_fmt(self.h.jump)}"
+        if self.w.size == self.h.size and self.w.jump == self.h.jump:
+            return h
+        return f"{_fmt(self.h.size)}x{_fmt(self.w.size)}/{_fmt(self.h.jump)}x{_fmt(self.w.jump)}"
+
+
+def _num(value: Fraction) -> int | float:
+    return value.numerator if value.denominator == 1 else float(value)
+
+
+def _fmt(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+
+
+@dataclass
+class Layer:
+    """One row of the report."""
+
+    name: str
+    op: str
+    inputs: list[str]
+    output: Shape
+    weights: int
+    biases: int
+    buffers: int
+    macs: int
+    activation_bytes: int
+    rf: ReceptiveField | None
+    warnings: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    line: int | None = None
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases
+
+    def to_dict(self, layout: str = "hwc") -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "op": self.op,
+            "inputs": list(self.inputs),
+            "output_shape": self.output.dims(layout),
+            "params": self.params,
+            "weights": self.weights,
+            "biases": self.biases,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "activation_bytes": self.activation_bytes,
+            "rf": self.rf.to_dict() if self.rf else None,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    weights: int
+    biases: int
+    buffers: int
+    macs: int
+    flops: int
+    activation_bytes: int
+
+    @classmethod
+    def of(cls, layers: list[Layer]) -> Totals:
+        macs = sum(x.macs for x in layers)
+        return cls(
+            params=sum(x.params for x in layers),
+            weights=sum(x.weights for x in layers),
+            biases=sum(x.biases for x in layers),
+            buffers=sum(x.buffers for x in layers),
+            macs=macs,
+            flops=2 * macs,
+            activation_bytes=sum(x.activation_bytes for x in layers),
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Report:
+    model: str
+    inputs: list[tuple[str, Shape]]
+    settings: Settings
+    layers: list[Layer]
+    totals: Totals
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{x.name}: {w}" for x in self.layers for w in x.warnings]
+
+    def layer(self, name: str) -> Layer:
+        for x in self.layers:
+            if x.name == name:
+                return x
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        layout = self.settings.layout
+        first = self.inputs[0][1].dims(layout) if self.inputs else []
+        return {
+            "model": self.model,
+            "input": first,
+            "inputs": [{"name": n, "shape": s.dims(layout)} for n, s in self.inputs],
+            "settings": self.settings.to_dict(),
+            "layers": [x.to_dict(layout) for x in self.layers],
+            "totals": self.totals.to_dict(),
+        }

@@ -1,0 +1,149 @@
+"""The early networks: LeNet-5, AlexNet (both versions), ZFNet, and the seed homework's pose network."""
+
+from __future__ import annotations
+
+from ..builder import Builder
+from ..ir import Graph
+from . import entry
+
+
+@entry(
+    "lenet5",
+    "LeNet-5 as taught today: full C3, tanh, average pooling (61,706 params)",
+    "LeCun et al. 1998 layer sizes with every C3 map connected to every S2 map; the common textbook version",
+)
+def lenet5() -> Graph:
+    b = Builder("lenet5")
+    b.input("32x32x1")
+    b.add("conv", 6, k=5, name="c1")
+    b.add("tanh")
+    b.add("avgpool", k=2, name="s2")
+    b.add("conv", 16, k=5, name="c3")
+    b.add("tanh")
+    b.add("avgpool", k=2, name="s4")
+    b.add("flatten")
+    b.add("fc", 120, name="c5")
+    b.add("tanh")
+    b.add("fc", 84, name="f6")
+    b.add("tanh")
+    b.add("fc", 10, name="output")
+    return b.build()
+
+
+@entry(
+    "alexnet",
+    "AlexNet as torchvision ships it: single tower, 64/192/384/256/256 channels",
+    "torchvision.models.alexnet (Krizhevsky 2014, 'One weird trick'); 61,100,840 params",
+)
+def alexnet() -> Graph:
+    b = Builder("alexnet")
+    b.input("224x224x3")
+    b.add("conv", 64, k=11, s=4, p=2, name="conv1")
+    b.add("relu")
+    b.add("maxpool", k=3, s=2, name="pool1")
+    b.add("conv", 192, k=5, p=2, name="conv2")
+    b.add("relu")
+    b.add("maxpool", k=3, s=2, name="pool2")
+    b.add("conv", 384, k=3, p=1, name="conv3")
+    b.add("relu")
+    b.add("conv", 256, k=3, p=1, name="conv4")
+    b.add("relu")
+    b.add("conv", 256, k=3, p=1, name="conv5")
+    b.add("relu")
+    b.add("maxpool", k=3, s=2, name="pool5")
+    b.add("adaptiveavgpool", "6x6", name="avgpool")
+    b.add("flatten")
+    _classifier(b, 4096, 1000, dropout_first=True)
+    return b.build()
+
+
+def _classifier(b: Builder, width: int, classes: int, *, dropout_first: bool) -> None:
+    """fc6 and fc7 with ReLU and dropout, then fc8: torchvision drops before, Caffe after."""
+    for name in ("fc6", "fc7"):
+        if dropout_first:
+            b.add("dropout", name=f"drop{name[2]}")
+        b.add("fc", width, name=name)
+        b.add("relu", name=f"relu{name[2]}")
+        if not dropout_first:
+            b.add("dropout", name=f"drop{name[2]}")
+    b.add("fc", classes, name="fc8")
+
+
+@entry(
+    "alexnet_caffe",
+    "AlexNet as Caffe trains it: 227x227, two towers (groups=2 in conv2/4/5), LRN",
+    "Krizhevsky, Sutskever, Hinton 2012; Caffe bvlc_alexnet; worked through in seed 003 slides; 60,965,224 params",
+)
+def alexnet_caffe() -> Graph:
+    b = Builder("alexnet_caffe")
+    b.input("227x227x3")
+    b.add("conv", 96, k=11, s=4, name="conv1")
+    b.add("relu", name="relu1")
+    b.add("maxpool", k=3, s=2, name="pool1")
+    b.add("lrn", size=5, name="norm1")
+    b.add("conv", 256, k=5, p=2, g=2, name="conv2")
+    b.add("relu", name="relu2")
+    b.add("maxpool", k=3, s=2, name="pool2")
+    b.add("lrn", size=5, name="norm2")
+    b.add("conv", 384, k=3, p=1, name="conv3")
+    b.add("relu", name="relu3")
+    b.add("conv", 384, k=3, p=1, g=2, name="conv4")
+    b.add("relu", name="relu4")
+    b.add("conv", 256, k=3, p=1, g=2, name="conv5")
+    b.add("relu", name="relu5")
+    b.add("maxpool", k=3, s=2, name="pool5")
+    b.add("flatten")
+    _classifier(b, 4096, 1000, dropout_first=False)
+    return b.build()
+
+
+@entry(
+    "zfnet",
+    "ZFNet (Zeiler & Fergus 2014): 7x7/2 first layer, 224 input, Caffe-style ceil pooling",
+    "Zeiler & Fergus, 'Visualizing and Understanding Convolutional Networks', ECCV 2014, Fig. 3",
+)
+def zfnet() -> Graph:
+    # Fig. 3 draws 224 -> 110 -> 55 -> 26 -> 13 -> 13 -> 13 -> 13 -> 6. Padding 1 in conv1 and
+    # ceil-mode pooling (Caffe's default) are what reproduce those sizes.
+    b = Builder("zfnet")
+    b.input("224x224x3")
+    b.add("conv", 96, k=7, s=2, p=1, name="conv1")
+    b.add("relu", name="relu1")
+    b.add("maxpool", k=3, s=2, ceil=True, name="pool1")
+    b.add("lrn", name="norm1")
+    b.add("conv", 256, k=5, s=2, name="conv2")
+    b.add("relu", name="relu2")
+    b.add("maxpool", k=3, s=2, ceil=True, name="pool2")
+    b.add("lrn", name="norm2")
+    b.add("conv", 384, k=3, p=1, name="conv3")
+    b.add("relu", name="relu3")
+    b.add("conv", 384, k=3, p=1, name="conv4")
+    b.add("relu", name="relu4")
+    b.add("conv", 256, k=3, p=1, name="conv5")
+    b.add("relu", name="relu5")
+    b.add("maxpool", k=3, s=2, ceil=True, name="pool5")
+    b.add("flatten")
+    _classifier(b, 4096, 1000, dropout_first=False)
+    return b.build()
+
+
+@entry(
+    "posenet",
+    "the pose network of the seed homework: 3 conv/pool stages, three FC heads",
+    "seed 000_3a9c6d7c4846104f.txt: 6,260,320 weights without biases (cnncalc show posenet --no-bias)",
+)
+def posenet() -> Graph:
+    b = Builder("posenet")
+    b.input("112x112x3")
+    for i, k in enumerate((9, 5, 5), start=1):
+        b.add("conv", 32, k=k, name=f"conv{i}")
+        b.add("relu", name=f"relu{i}")
+        b.add("maxpool", k=2, name=f"pool{i}")
+    flat = b.add("flatten", name="flat")
+    for head, out in (("pd", 448), ("jd", 512), ("jr", 16)):
+        b.add("fc", 512, name=f"{head}1", inputs=flat)
+        b.add("relu", name=f"{head}1_relu")
+        b.add("fc", 512, name=f"{head}2")
+        b.add("relu", name=f"{head}2_relu")
+        b.add("fc", out, name=head)
+    return b.build()
