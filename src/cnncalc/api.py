@@ -95,7 +95,9 @@ def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[st
     known = {n.name for n in graph.inputs}
     for name, value in items.items():
         if name not in known:
-            raise CnnCalcError(f"--input {name}=...: the network has no input named {name!r} (inputs: {', '.join(sorted(known))})")
+            raise CnnCalcError(
+                f"--input {name}=...: the network has no input named {name!r} (inputs: {', '.join(sorted(known))})"
+            )
         try:
             shapes[name] = parse(value)
         except ValueError as exc:
@@ -106,7 +108,7 @@ def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[st
 def load(
     source: str | Path | Graph,
     *,
-    input: str | Mapping[str, Any] | None = None,  # noqa: A002 - mirrors the CLI's --input
+    input: str | Mapping[str, Any] | None = None,
     bias: bool = True,
     strict: bool = False,
     layout: str = "hwc",
@@ -126,4 +128,4 @@ def load(
     return Model(graph, analyze(graph, settings))
 
 
-__all__ = ["Model", "load", "read_graph", "SpecError"]
+__all__ = ["Model", "SpecError", "load", "read_graph"]

@@ -59,7 +59,9 @@ class Builder:
                 param = spec.param(key)
                 if param is None or param is spec.positional:
                     close = difflib.get_close_matches(key, spec.key_names(), n=1)
-                    raise OpError(f"unknown key {key!r} for {spec.name}" + (f"; did you mean {close[0]}?" if close else ""))
+                    raise OpError(
+                        f"unknown key {key!r} for {spec.name}" + (f"; did you mean {close[0]}?" if close else "")
+                    )
                 args[key] = param.read(value)
             for param in spec.keys:
                 if param.required and param.name not in args:

@@ -13,9 +13,8 @@ import ast
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Union
 
-Number = Union[int, Fraction]
+Number = int | Fraction
 
 _FUNCTIONS = {
     "floor": lambda x: Fraction(math.floor(x)),

@@ -46,9 +46,7 @@ def same_padding(n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def conv_out(
-    label: str, n: int, k: int, s: int, pad: tuple[int, int], d: int = 1, ceil: bool = False
-) -> AxisOut:
+def conv_out(label: str, n: int, k: int, s: int, pad: tuple[int, int], d: int = 1, ceil: bool = False) -> AxisOut:
     """floor((N + P_before + P_after - D(K-1) - 1)/S) + 1, or ceil for pooling in ceil mode.
 
     In ceil mode a last window that would start inside the right padding is
@@ -87,14 +85,10 @@ def conv_out(
     return AxisOut(step, quotient, (padded - k_eff) % s)
 
 
-def conv_transpose_out(
-    label: str, n: int, k: int, s: int, p: int, output_padding: int = 0, d: int = 1
-) -> Step:
+def conv_transpose_out(label: str, n: int, k: int, s: int, p: int, output_padding: int = 0, d: int = 1) -> Step:
     """(N - 1)*S - 2P + D(K-1) + output_padding + 1, as PyTorch's ConvTranspose2d."""
     if output_padding >= s and output_padding >= d:
-        raise OpError(
-            f"output padding {output_padding} must be smaller than the stride {s} or the dilation {d}"
-        )
+        raise OpError(f"output padding {output_padding} must be smaller than the stride {s} or the dilation {d}")
     values: dict[str, int] = {"N": n, "S": s, "P": p, "K": k}
     formula = "(N - 1)*S - 2*P + K"
     if d > 1:

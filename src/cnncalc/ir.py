@@ -73,10 +73,7 @@ class Graph:
 
     def with_input_shapes(self, shapes: dict[str, Shape]) -> Graph:
         """A copy whose named input layers take new shapes (`--input`)."""
-        nodes = [
-            replace(n, args={**n.args, "shape": shapes[n.name]}) if n.name in shapes else n
-            for n in self.nodes
-        ]
+        nodes = [replace(n, args={**n.args, "shape": shapes[n.name]}) if n.name in shapes else n for n in self.nodes]
         return replace(self, nodes=nodes)
 
     def sorted(self) -> Graph:
@@ -121,10 +118,9 @@ class Graph:
                     child = by_name[n.inputs[next_input]]
                     if state.get(child.name) == 1:
                         path = [m.name for m, _ in stack]
-                        cycle = path[path.index(child.name) :] + [child.name]
+                        cycle = [*path[path.index(child.name) :], child.name]
                         raise SpecError(
-                            "cycle: " + " -> ".join(reversed(cycle))
-                            + "; a layer cannot depend on its own output",
+                            "cycle: " + " -> ".join(reversed(cycle)) + "; a layer cannot depend on its own output",
                             source=self.source,
                             line=n.line,
                             layer=n.name,

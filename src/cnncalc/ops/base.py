@@ -139,10 +139,7 @@ def shape() -> tuple[Callable[[Any], Shape], Callable[[Any], str]]:
     def parse(raw: Any) -> Shape:
         if isinstance(raw, Shape):
             return raw
-        if isinstance(raw, (tuple, list)):
-            parts = [str(p) for p in raw]
-        else:
-            parts = str(raw).lower().split("x")
+        parts = [str(p) for p in raw] if isinstance(raw, (tuple, list)) else str(raw).lower().split("x")
         if len(parts) not in (1, 3):
             raise ValueError("expected HxWxC (like 224x224x3) or N for a vector")
         values = [_whole(p, 1) for p in parts]

@@ -8,7 +8,21 @@ from ..errors import OpError
 from ..expr import Step
 from ..formulas import AxisOut, conv_out, conv_transpose_out, effective_kernel, same_padding
 from ..ir import Shape
-from .base import Calc, Context, Op, Warn, Window, boolean, make, need_map, padding, pair, register, whole
+from .base import (
+    Calc,
+    Context,
+    Op,
+    Warn,
+    Window,
+    boolean,
+    format_pair,
+    make,
+    need_map,
+    padding,
+    pair,
+    register,
+    whole,
+)
 
 BIAS = make("bias", boolean(), True, help="learn a bias per output channel")
 KERNEL = make("k", pair(1), required=True, help="kernel size K or KhxKw")
@@ -30,42 +44,58 @@ def spatial_out(
 ) -> tuple[int, int, tuple[tuple[int, int], tuple[int, int]]]:  # fmt: skip
     """Output H and W of a sliding window, with steps, warnings and receptive-field windows."""
     h, w, _ = need_map("a sliding window", x)
-    sizes = []
-    pads = []
-    for axis, (n, label) in enumerate(((h, "H_out"), (w, "W_out"))):
-        pad = resolve_padding(p, n, k[axis], s[axis], d[axis], axis)
-        try:
-            out = conv_out(label, n, k[axis], s[axis], pad, d[axis], ceil)
-        except OpError as exc:
-            raise OpError(f"{exc} (input {x.text()})") from None
-        calc.steps.append(out.step)
-        if not ceil and not out.exact:
-            calc.warnings.append(_inexact("H" if axis == 0 else "W", n, out, pad, s[axis], k[axis], d[axis]))
-        sizes.append(out.value)
-        pads.append(pad)
+    pads = [resolve_padding(p, n, k[a], s[a], d[a], a) for a, n in enumerate((h, w))]
+    _check_fits(x, k, d, pads)
+    outs = [
+        conv_out(label, n, k[a], s[a], pads[a], d[a], ceil) for a, (n, label) in enumerate(((h, "H_out"), (w, "W_out")))
+    ]
+    calc.steps.extend(o.step for o in outs)
+    if not ceil:
+        same = (h, pads[0], s[0], k[0], d[0]) == (w, pads[1], s[1], k[1], d[1])
+        for a, (n, axis, unit) in enumerate(((h, "H", "row"), (w, "W", "column"))):
+            message = _inexact(n, outs[a], pads[a], s[a], k[a], d[a], "row and column" if same else unit)
+            if message:
+                calc.warnings.append(Warn("inexact", f"{'H and W' if same else axis}: {message}"))
+            if same:
+                break
     calc.rf = (
         Window.conv(effective_kernel(k[0], d[0]), s[0], pads[0][0]),
         Window.conv(effective_kernel(k[1], d[1]), s[1], pads[1][0]),
     )
-    return sizes[0], sizes[1], (pads[0], pads[1])
+    return outs[0].value, outs[1].value, (pads[0], pads[1])
 
 
-def _inexact(axis: str, n: int, out: AxisOut, pad: tuple[int, int], s: int, k: int, d: int) -> Warn:
+def _check_fits(x: Shape, k: tuple[int, int], d: tuple[int, int], pads: list[tuple[int, int]]) -> None:
+    sizes = (x.h or 1, x.w or 1)
+    k_eff = [effective_kernel(k[a], d[a]) for a in (0, 1)]
+    padded = [sizes[a] + sum(pads[a]) for a in (0, 1)]
+    if all(k_eff[a] <= padded[a] for a in (0, 1)):
+        return
+    kernel = format_pair(k) + (f" (dilated to {format_pair(tuple(k_eff))})" if max(d) > 1 else "")  # type: ignore[arg-type]
+    where = f"its {sizes[0]}x{sizes[1]} input"
+    if any(map(sum, pads)):
+        where += f" padded to {padded[0]}x{padded[1]}"
+    fits = [(padded[a] - 1) // d[a] + 1 for a in (0, 1)]
+    hint = f"a kernel of at most {format_pair(tuple(fits))}"  # type: ignore[arg-type]
+    need = [max(-(-(k_eff[a] - sizes[a]) // 2), 0) for a in (0, 1)]
+    if not any(map(sum, pads)):
+        hint += f", or padding p={format_pair(tuple(need))}"  # type: ignore[arg-type]
+    raise OpError(f"kernel {kernel} is larger than {where}; it would fit with {hint}")
+
+
+def _inexact(n: int, out: AxisOut, pad: tuple[int, int], s: int, k: int, d: int, unit: str) -> str | None:
+    if out.exact:
+        return None
     k_eff = effective_kernel(k, d)
-    q = out.quotient
-    kind = "row" if axis == "H" else "column"
-    dropped = f"the last {out.dropped} {kind}{'s' if out.dropped > 1 else ''}"
-    from_input = max(out.dropped - pad[1], 0)
-    if pad[1]:
-        dropped += f" of the padded input ({from_input} of them real input)"
-    else:
-        dropped += " of the input"
-    return Warn(
-        "inexact",
-        f"{axis}: ({n} + {pad[0] + pad[1]} - {k_eff})/{s} = {float(q):.2f} is not a whole number; "
-        f"it is floored to {q.numerator // q.denominator}, giving {out.value}, and {dropped} "
-        f"{'is' if out.dropped == 1 else 'are'} never read",
+    message = (
+        f"({n} + {pad[0] + pad[1]} - {k_eff})/{s} + 1 = {float(out.quotient + 1):.2f} is not a whole number; "
+        f"the output is floored to {out.value}"
     )
+    real = max(out.dropped - pad[1], 0)
+    if real == 0:
+        return message + f" and only padding goes unread ({out.dropped} padded {unit})"
+    plural = unit.replace("row", "rows").replace("column", "columns") if real > 1 else unit
+    return message + f" and the last {real} input {plural} {'is' if real == 1 else 'are'} never read"
 
 
 @register
@@ -100,8 +130,14 @@ def conv_calc(x: Shape, c_out: int, args: dict[str, Any], g: int, ctx: Context) 
         Step.of(
             "MACs",
             f"H_out*W_out*C_out*K_h*K_w*{per_group}",
-            H_out=h_out, W_out=w_out, C_out=c_out, K_h=k[0], K_w=k[1], C_in=c_in, **grp,
-        )  # fmt: skip
+            H_out=h_out,
+            W_out=w_out,
+            C_out=c_out,
+            K_h=k[0],
+            K_w=k[1],
+            C_in=c_in,
+            **grp,
+        )
     )
     return calc
 
@@ -162,7 +198,13 @@ class ConvTranspose(Op):
             Step.of(
                 "MACs",
                 f"H_in*W_in*C_in*{per_group}*K_h*K_w",
-                H_in=h, W_in=w, C_in=c_in, C_out=c_out, K_h=k[0], K_w=k[1], **grp,
-            )  # fmt: skip
+                H_in=h,
+                W_in=w,
+                C_in=c_in,
+                C_out=c_out,
+                K_h=k[0],
+                K_w=k[1],
+                **grp,
+            )
         )
         return calc

@@ -58,7 +58,5 @@ class Reshape(Op):
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x, target = inputs[0], args["shape"]
         if x.numel != target.numel:
-            raise OpError(
-                f"cannot reshape {x.text()} ({x.numel} values) to {target.text()} ({target.numel} values)"
-            )
+            raise OpError(f"cannot reshape {x.text()} ({x.numel} values) to {target.text()} ({target.numel} values)")
         return Calc(target, rf=FLATTEN if not target.spatial else SCRAMBLED)

@@ -135,7 +135,9 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
         if op.positional is None:
             raise fail(f"{op.name} takes no value before its keys, got {line.positional[0]!r}{_key_list(op)}")
         if len(line.positional) > 1:
-            raise fail(f"{op.name} takes one {op.positional.help or op.positional.name}, got {' '.join(line.positional)}")
+            raise fail(
+                f"{op.name} takes one {op.positional.help or op.positional.name}, got {' '.join(line.positional)}"
+            )
         try:
             args[op.positional.name] = op.positional.read(line.positional[0])
         except OpError as exc:
@@ -156,7 +158,7 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
             continue
         param = op.param(key)
         if param is None or param is op.positional:
-            close = difflib.get_close_matches(key, op.key_names() + ["from"], n=1)
+            close = difflib.get_close_matches(key, [*op.key_names(), "from"], n=1)
             hint = f"; did you mean {close[0]}=?" if close else ""
             raise fail(f"unknown key {key!r} for {op.name}{hint}{_key_list(op)}")
         try:

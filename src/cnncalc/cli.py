@@ -1,0 +1,110 @@
+"""The `cnncalc` command."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import zoo
+from .api import load, read_graph
+from .errors import CnnCalcError
+from .ops.base import all_ops
+from .spec import parse_spec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json", "csv", "md", "spec")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cnncalc")
+def main() -> None:
+    """Shapes, parameters, MACs, memory and receptive fields of convolutional networks."""
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
+              help="show shapes as H x W x C or C x H x W")  # fmt: skip
+@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape (name=HxWxC for one of several)")
+@click.option("--no-bias", is_flag=True, help="count as if no layer had a bias")
+@click.option("--strict", is_flag=True, help="a non-exact output size is an error, not a warning")
+@click.option("--width", type=int, default=None, help="table width in characters")
+def show(spec: str, fmt: str, layout: str, input_: str | None, no_bias: bool, strict: bool, width: int | None) -> None:
+    """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name."""
+    from .render import render_csv, render_json, render_markdown, render_table
+
+    try:
+        source: Any = spec
+        if spec == "-":
+            source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
+        model = load(source, input=input_, bias=not no_bias, strict=strict, layout=layout)
+    except CnnCalcError as exc:
+        _fail(str(exc))
+        return
+    if fmt == "spec":
+        click.echo(model.to_spec(), nl=False)
+    elif fmt == "json":
+        click.echo(render_json(model.report), nl=False)
+    elif fmt == "csv":
+        click.echo(render_csv(model.report), nl=False)
+    elif fmt == "md":
+        click.echo(render_markdown(model.report), nl=False)
+    else:
+        click.echo(render_table(model.report, width=width), nl=False)
+
+
+@main.command(name="zoo")
+def zoo_command() -> None:
+    """List the built-in networks with their parameters and MACs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="cnncalc zoo", title_justify="left")
+    for header in ("name", "input", "params", "MACs", "description"):
+        table.add_column(header, justify="right" if header in ("params", "MACs") else "left")
+    for name in zoo.names():
+        entry = zoo.get(name)
+        model = load(name)
+        shape = model.report.inputs[0][1].text()
+        table.add_row(name, shape, f"{model.totals.params:,}", f"{model.totals.macs:,}", entry.summary)
+    Console(highlight=False).print(table)
+
+
+@main.command()
+def ops() -> None:
+    """List the ops of the text spec with their keys."""
+    for op in sorted(all_ops(), key=lambda o: o.name):
+        parts = [op.name]
+        if op.positional is not None:
+            parts.append(f"<{op.positional.help or op.positional.name}>")
+        for p in op.keys:
+            parts.append(f"{p.name}=" + (p.fmt(p.default) if p.default is not None else "..."))
+        aliases = f"  (also {', '.join(op.aliases)})" if op.aliases else ""
+        click.echo(f"{' '.join(parts)}\n    {op.summary}{aliases}")
+
+
+@main.command()
+@click.argument("spec")
+def check(spec: str) -> None:
+    """Parse SPEC and report the first problem, or say it is valid."""
+    try:
+        graph = read_graph(spec)
+        load(graph)
+    except CnnCalcError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"{spec}: ok, {len(graph.nodes)} layers")
+
+
+if __name__ == "__main__":
+    main()
