@@ -74,7 +74,7 @@ class Builder:
             wired = [] if spec.max_inputs == 0 else ([self.last] if self.last else [])
         else:
             wired = [inputs] if isinstance(inputs, str) else list(inputs)
-        self._nodes.append(Node(label, spec.name, args, [w for w in wired if w is not None]))
+        self._nodes.append(Node(label, spec.name, {**spec.defaults(), **args}, [w for w in wired if w is not None]))
         self._taken.add(label)
         self.last = label
         return label
