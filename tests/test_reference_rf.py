@@ -7,19 +7,20 @@ centre of that field (`start`, input pixel 0 spanning [0, 1)), so P = size/2 - s
 from __future__ import annotations
 
 import pytest
-from conftest import reference_rows
 
 import cnncalc
+from conftest import reference_rows
 
 ROWS = [r for r in reference_rows("receptive_fields.csv") if r["resolution"] == "None" and "final" not in r["endpoint"]]
 
+ALEXNET_ENDPOINTS = ("conv1", "pool1", "conv2", "conv3", "conv4", "conv5", "pool5")
 # TF-Slim end-point -> cnncalc layer. alexnet_v2 pads like Caffe's AlexNet (VALID conv1, SAME after);
 # vgg_a and vgg_16 are VGG configurations A and D.
 CASES = {
     "alexnet_v2": (
         "alexnet_caffe",
         {f"alexnet_v2/{n}": n for n in ("conv1", "pool1", "conv2", "conv3", "conv4", "conv5", "pool5")},
-    ),  # fmt: skip
+    ),
     "vgg_a": ("vgg11", {}),
     "vgg_16": ("vgg16", {}),
 }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import reference_rows
 
 import cnncalc
+from conftest import reference_rows
 
 TORCHVISION = {row["model"]: row for row in reference_rows("torchvision_reference.csv")}
 ZOO_IN_TORCHVISION = ["alexnet"] + [f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")]

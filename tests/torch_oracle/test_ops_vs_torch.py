@@ -1,0 +1,303 @@
+"""Every op of text spec v1, and its edge cases, checked against PyTorch layer by layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cnncalc  # noqa: E402 - after the skip, so a missing torch skips rather than errors
+from cnncalc.errors import CnnCalcError  # noqa: E402
+from cnncalc.ops import all_ops  # noqa: E402
+from torch import nn  # noqa: E402
+from translate import Untranslatable, differences, measure, tf_same_pad, translate  # noqa: E402
+
+# (id, spec, load keywords). One or two layers each, so a failure names its op.
+CASES: list[tuple[str, str, dict[str, object]]] = [
+    # --- conv
+    ("conv-valid", "input 32x32x3\nconv 16 k=3", {}),
+    ("conv-pad1", "input 32x32x3\nconv 16 k=3 p=1", {}),
+    ("conv-k7-s2-p3", "input 224x224x3\nconv 64 k=7 s=2 p=3", {}),
+    ("conv-groups", "input 16x16x8\nconv 16 k=3 p=1 g=4", {}),
+    ("conv-groups-eq-channels", "input 16x16x8\nconv 8 k=3 g=8", {}),
+    ("conv-dilation", "input 32x32x3\nconv 8 k=3 d=2", {}),
+    ("conv-dilation-asym", "input 32x32x3\nconv 8 k=3 d=2x3 p=2", {}),
+    ("conv-asym-k-s", "input 20x31x3\nconv 8 k=3x5 s=1x2", {}),
+    ("conv-pad-hxw", "input 20x31x3\nconv 8 k=3x5 p=1x2", {}),
+    ("conv-same-odd", "input 17x17x3\nconv 8 k=3 p=same", {}),
+    ("conv-same-odd-dilated", "input 17x17x3\nconv 8 k=5 d=2 p=same", {}),
+    ("conv-same-even", "input 17x17x3\nconv 8 k=4 p=same", {}),
+    ("conv-same-even-asym", "input 16x15x3\nconv 8 k=2x4 p=same", {}),
+    ("conv-same-s2-odd-input", "input 15x15x3\nconv 8 k=3 s=2 p=same", {}),
+    ("conv-same-s2-even-input", "input 16x16x3\nconv 8 k=3 s=2 p=same", {}),
+    ("conv-same-s2-even-k", "input 15x15x3\nconv 8 k=4 s=2 p=same", {}),
+    ("conv-same-s3-dilated", "input 20x20x3\nconv 8 k=3 s=3 d=2 p=same", {}),
+    ("conv-same-mixed-stride", "input 15x16x3\nconv 8 k=3x4 s=1x2 p=same", {}),
+    ("conv-valid-keyword", "input 17x17x3\nconv 8 k=3 p=valid", {}),
+    ("conv-non-exact", "input 7x7x3\nconv 4 k=3 s=3", {}),
+    ("conv-stride-over-kernel", "input 10x10x3\nconv 4 k=1 s=3", {}),
+    ("conv-kernel-eq-input", "input 5x5x3\nconv 4 k=5", {}),
+    ("conv-bias-false-key", "input 8x8x3\nconv 8 k=3 bias=false", {}),
+    ("conv-set-bias-false", "set bias=false\ninput 8x8x3\nconv 8 k=3\nconv 4 k=1 bias=true", {}),
+    ("conv-load-bias-false", "input 8x8x3\nconv 8 k=3\nflatten\nfc 10", {"bias": False}),
+    ("conv-on-vector-input-of-1x1", "input 1x1x64\nconv 10 k=1", {}),
+    # --- depthwise
+    ("dwconv", "input 16x16x8\ndwconv k=3 p=1", {}),
+    ("dwconv-m2-s2", "input 16x16x8\ndwconv k=3 s=2 p=1 m=2", {}),
+    ("dwconv-same-dilated", "input 16x16x8\ndwconv k=5 d=2 p=same", {}),
+    ("dwconv-same-s2", "input 15x15x8\ndwconv k=3 s=2 p=same", {}),
+    ("dwconv-no-bias", "input 16x16x8\ndwconv k=3 m=3 bias=false", {}),
+    # --- transposed
+    ("convT-k4-s2-p1", "input 8x8x16\nconvT 8 k=4 s=2 p=1", {}),
+    ("convT-output-padding", "input 8x8x16\nconvT 8 k=3 s=2 p=1 op=1", {}),
+    ("convT-dilation-groups", "input 8x8x16\nconvT 8 k=3 s=2 d=2 g=2", {}),
+    ("convT-op-below-dilation", "input 8x8x16\nconvT 8 k=3 s=1 d=2 op=1", {}),
+    ("convT-asym", "input 8x9x16\nconvT 8 k=3x5 s=1x2 p=1x2 op=0x1", {}),
+    ("convT-no-bias", "input 8x8x16\nconvT 8 k=2 s=2 bias=false", {}),
+    ("convT-depthwise-groups", "input 8x8x16\nconvT 32 k=3 s=2 g=16", {}),
+    # --- pools
+    ("maxpool-k2", "input 32x32x8\nmaxpool k=2", {}),
+    ("maxpool-k3-s2", "input 13x13x8\nmaxpool k=3 s=2", {}),
+    ("maxpool-pad", "input 112x112x8\nmaxpool k=3 s=2 p=1", {}),
+    ("maxpool-ceil", "input 110x110x8\nmaxpool k=3 s=2 ceil=true", {}),
+    ("maxpool-ceil-exact", "input 13x13x8\nmaxpool k=3 s=2 ceil=true", {}),
+    ("maxpool-ceil-odd-k2", "input 7x7x8\nmaxpool k=2 ceil=true", {}),
+    ("maxpool-ceil-drop-window-in-pad", "input 4x4x2\nmaxpool k=2 s=3 p=1 ceil=true", {}),
+    ("maxpool-ceil-drop-window-past-input", "input 5x5x2\nmaxpool k=1 s=3 ceil=true", {}),
+    ("maxpool-ceil-pad-keep", "input 6x6x2\nmaxpool k=3 s=2 p=1 ceil=true", {}),
+    ("maxpool-asym", "input 12x12x4\nmaxpool k=2x3 s=2x1 p=1x1", {}),
+    ("maxpool-same-s2", "input 15x15x4\nmaxpool k=3 s=2 p=same", {}),
+    ("maxpool-same-default-stride", "input 15x15x4\nmaxpool k=2 p=same", {}),
+    ("maxpool-same-s1", "input 15x15x4\nmaxpool k=3 s=1 p=same", {}),
+    ("avgpool-k2", "input 32x32x8\navgpool k=2", {}),
+    ("avgpool-ceil", "input 7x7x8\navgpool k=2 ceil=true", {}),
+    ("avgpool-ceil-drop", "input 4x4x2\navgpool k=2 s=3 p=1 ceil=true", {}),
+    ("avgpool-pad", "input 9x9x8\navgpool k=3 s=2 p=1", {}),
+    ("avgpool-non-exact", "input 7x7x3\navgpool k=3 s=3", {}),
+    ("avgpool-same-s2", "input 16x16x4\navgpool k=3 s=2 p=same", {}),
+    ("gap", "input 7x7x16\ngap", {}),
+    ("gap-asym", "input 5x9x16\ngap", {}),
+    ("adaptive-non-divisor", "input 7x7x4\nadaptiveavgpool 3x3", {}),
+    ("adaptive-1x1", "input 7x7x4\nadaptiveavgpool 1x1", {}),
+    ("adaptive-asym", "input 13x13x4\nadaptiveavgpool 2x5", {}),
+    ("adaptive-grow", "input 3x3x4\nadaptiveavgpool 6x6", {}),
+    # --- normalisation
+    ("bn-map", "input 8x8x16\nbn", {}),
+    ("bn-after-conv", "input 8x8x3\nconv 16 k=3\nbn", {}),
+    ("bn-vector", "input 32\nbn", {}),
+    ("bn-after-fc", "input 32\nfc 16\nbn", {}),
+    ("bn-with-load-bias-false", "input 8x8x3\nconv 16 k=3\nbn", {"bias": False}),
+    ("lrn", "input 13x13x96\nlrn size=5", {}),
+    ("lrn-default", "input 13x13x8\nlrn", {}),
+    ("lrn-size3", "input 13x13x8\nlrn size=3", {}),
+    # --- activations and dropout
+    ("relu", "input 8x8x4\nrelu", {}),
+    ("relu6", "input 8x8x4\nrelu6", {}),
+    ("sigmoid", "input 8x8x4\nsigmoid", {}),
+    ("tanh", "input 8x8x4\ntanh", {}),
+    ("hswish", "input 8x8x4\nhswish", {}),
+    ("softmax-map", "input 8x8x4\nsoftmax", {}),
+    ("softmax-vector", "input 10\nsoftmax", {}),
+    ("gelu", "input 8x8x4\ngelu", {}),
+    ("relu-vector", "input 10\nrelu", {}),
+    ("dropout", "input 8x8x4\ndropout p=0.2", {}),
+    ("dropout-vector", "input 10\ndropout", {}),
+    # --- flatten, fc, reshape
+    ("flatten-fc", "input 5x5x16\nflatten\nfc 10", {}),
+    ("gap-flatten-fc", "input 7x7x16\ngap\nflatten\nfc 10", {}),
+    ("gap-fc", "input 7x7x16\ngap\nfc 10", {}),
+    ("flatten-vector", "input 10\nflatten", {}),
+    ("fc", "input 100\nfc 10", {}),
+    ("fc-no-bias", "input 100\nfc 10 bias=false", {}),
+    ("linear-alias", "input 100\nlinear 10", {}),
+    ("dense-alias", "input 100\ndense 10", {}),
+    ("fc-chain", "input 100\nfc 50\nrelu\nfc 1", {}),
+    ("reshape-to-map", "input 64\nreshape 4x4x4", {}),
+    ("reshape-to-vector", "input 4x4x4\nreshape 64", {}),
+    ("reshape-map-to-map", "input 2x8x4\nreshape 4x4x4", {}),
+    ("fc-reshape-conv", "input 100\nfc 392\nreshape 7x7x8\nconvT 4 k=4 s=2 p=1", {}),
+    # --- merges
+    (
+        "concat-3-branches",
+        "input 16x16x8\na: conv 4 k=1\nb: conv 6 k=3 p=1 from=input\nc: maxpool k=3 s=1 p=1 from=input\nconcat from=a,b,c",
+        {},
+    ),
+    ("concat-two-inputs", "in1: input 8x8x3\nin2: input 8x8x5\nconcat from=in1,in2", {}),
+    ("concat-vectors", "input 10\na: fc 4\nb: fc 6 from=input\nconcat from=a,b", {}),
+    ("add-residual", "input 8x8x16\nc1: conv 16 k=3 p=1\nadd from=input,c1", {}),
+    ("add-broadcast-1x1xC", "input 8x8x16\ng: gap\nadd from=input,g", {}),
+    ("add-vectors", "input 10\na: fc 10\nadd from=input,a", {}),
+    (
+        "mul-squeeze-excite",
+        "input 8x8x32\ng: gap\nf1: conv 8 k=1\nrelu\nf2: conv 32 k=1\ns: sigmoid\nmul from=input,s",
+        {},
+    ),
+    ("mul-broadcast-first", "input 8x8x16\ng: gap\nmul from=g,input", {}),
+    # --- upsample
+    ("upsample-nearest-2", "input 7x7x4\nupsample", {}),
+    ("upsample-bilinear-2", "input 7x7x4\nupsample scale=2 mode=bilinear", {}),
+    ("upsample-nearest-1.5", "input 7x7x4\nupsample scale=1.5", {}),
+    ("upsample-bilinear-1.5", "input 7x7x4\nupsample scale=1.5 mode=bilinear", {}),
+    ("upsample-bilinear-1.5-asym", "input 5x8x4\nupsample scale=1.5 mode=bilinear", {}),
+    ("upsample-down-0.5", "input 7x7x3\nupsample scale=0.5", {}),
+    ("upsample-3", "input 5x5x3\nupsample scale=3", {}),
+    # --- small networks that mix everything
+    (
+        "encoder-decoder",
+        "input 32x32x3\nc1: conv 16 k=3 s=2 p=same\nbn\nrelu6\nd1: dwconv k=3 p=1 m=2\nhswish\n"
+        "up: upsample scale=2 mode=bilinear\nconvT 8 k=4 s=2 p=1\nsoftmax",
+        {},
+    ),
+    (
+        "inception-ish",
+        "input 28x28x192\nb1: conv 64 k=1\nb2r: conv 96 k=1 from=input\nb2: conv 128 k=3 p=1\n"
+        "b3r: conv 16 k=1 from=input\nb3: conv 32 k=5 p=2\nb4p: maxpool k=3 s=1 p=1 from=input\nb4: conv 32 k=1\n"
+        "concat from=b1,b2,b3,b4",
+        {},
+    ),
+]
+
+SPEC_V1_OPS = {
+    "input", "conv", "dwconv", "convT", "maxpool", "avgpool", "gap", "adaptiveavgpool", "bn", "lrn",
+    "relu", "relu6", "sigmoid", "tanh", "hswish", "softmax", "gelu", "dropout", "flatten", "fc",
+    "reshape", "concat", "add", "mul", "upsample",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("spec", "kwargs"), [pytest.param(s, k, id=i) for i, s, k in CASES])
+def test_op_matches_torch(spec: str, kwargs: dict[str, object]) -> None:
+    model = cnncalc.load(spec, **kwargs)
+    wrong = differences(model, bias=bool(kwargs.get("bias", True)))
+    assert not wrong, f"cnncalc and PyTorch disagree on\n{spec}\n" + "\n".join(wrong)
+
+
+def test_cases_cover_every_spec_v1_op() -> None:
+    used = {n.op for _, spec, _ in CASES for n in cnncalc.load(spec).graph.nodes}
+    assert not SPEC_V1_OPS - used, f"no oracle case for {sorted(SPEC_V1_OPS - used)}"
+
+
+def test_every_registered_op_is_translatable() -> None:
+    # Ops added after spec v1 should get a translation here too; say so without failing the suite.
+    missing = sorted({op.name for op in all_ops()} - SPEC_V1_OPS)
+    if missing:
+        pytest.skip(f"ops registered beyond spec v1, not yet checked against PyTorch: {missing}")
+
+
+def test_non_exact_warns_and_keeps_torch_size() -> None:
+    # The warning is about the dropped input rows, not about the size: the size stays PyTorch's floor.
+    model = cnncalc.load("input 7x7x3\nconv 4 k=3 s=3")
+    assert model.layer("conv1").warnings
+    assert model.layer("conv1").output.dims("chw") == measure(translate(model.graph))["conv1"].shape
+
+
+# Things PyTorch refuses: cnncalc must refuse them as well rather than report a figure.
+REFUSED: list[tuple[str, str, Callable[[], object]]] = [
+    (
+        "pool-pad-over-half-window",
+        "input 8x8x2\nmaxpool k=2 p=2",
+        lambda: nn.MaxPool2d(2, padding=2)(torch.zeros(1, 2, 8, 8, device="meta")),
+    ),
+    (
+        "avgpool-pad-over-half-window",
+        "input 8x8x2\navgpool k=3 p=2",
+        lambda: nn.AvgPool2d(3, padding=2)(torch.zeros(1, 2, 8, 8, device="meta")),
+    ),
+    (
+        "convT-output-padding-too-big",
+        "input 8x8x4\nconvT 4 k=3 s=2 op=2",
+        lambda: nn.ConvTranspose2d(4, 4, 3, stride=2, output_padding=2)(torch.zeros(1, 4, 8, 8, device="meta")),
+    ),
+    (
+        "conv-kernel-over-input",
+        "input 4x4x3\nconv 8 k=5",
+        lambda: nn.Conv2d(3, 8, 5, device="meta")(torch.zeros(1, 3, 4, 4, device="meta")),
+    ),
+    (
+        "conv-groups-not-dividing-input",
+        "input 8x8x6\nconv 8 k=3 g=4",
+        lambda: nn.Conv2d(6, 8, 3, groups=4),
+    ),
+    (
+        "conv-groups-not-dividing-output",
+        "input 8x8x8\nconv 6 k=3 g=4",
+        lambda: nn.Conv2d(8, 6, 3, groups=4),
+    ),
+    (
+        "pool-window-over-input",
+        "input 2x2x4\nmaxpool k=3",
+        lambda: nn.MaxPool2d(3)(torch.zeros(1, 4, 2, 2, device="meta")),
+    ),
+    (
+        "concat-spatial-mismatch",
+        "input 8x8x4\na: maxpool k=2\nconcat from=input,a",
+        lambda: torch.cat([torch.zeros(1, 4, 8, 8, device="meta"), torch.zeros(1, 4, 4, 4, device="meta")], dim=1),
+    ),
+    (
+        "add-channel-mismatch",
+        "input 8x8x4\na: conv 8 k=1\nadd from=input,a",
+        lambda: torch.zeros(1, 4, 8, 8, device="meta") + torch.zeros(1, 8, 8, 8, device="meta"),
+    ),
+    (
+        "reshape-count-mismatch",
+        "input 4x4x4\nreshape 10",
+        lambda: torch.zeros(1, 64, device="meta").reshape(1, 10),
+    ),
+    (
+        "fc-on-feature-map",
+        "input 5x5x4\nfc 10",
+        lambda: nn.Linear(4, 10, device="meta")(torch.zeros(1, 4, 5, 5, device="meta").flatten(1)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "torch_side"), [pytest.param(s, f, id=i) for i, s, f in REFUSED])
+def test_refused_by_both(spec: str, torch_side: Callable[[], object]) -> None:
+    with pytest.raises((RuntimeError, ValueError)):
+        torch_side()
+    with pytest.raises(CnnCalcError):
+        cnncalc.load(spec)
+
+
+# ----------------------------------------------------------------------------- the oracle itself
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "s", "d", "want"),
+    [
+        # TensorFlow's documented rule: out = ceil(n/s), total = max((out-1)*s + (k-1)*d + 1 - n, 0), extra after.
+        (15, 3, 2, 1, (1, 1)),
+        (16, 3, 2, 1, (0, 1)),
+        (224, 7, 2, 1, (2, 3)),
+        (5, 1, 3, 1, (0, 0)),
+        (17, 3, 1, 1, (1, 1)),
+        (17, 4, 1, 1, (1, 2)),
+        (20, 3, 3, 2, (2, 2)),
+    ],
+)
+def test_tf_same_pad(n: int, k: int, s: int, d: int, want: tuple[int, int]) -> None:
+    assert tf_same_pad(n, k, s, d) == want
+
+
+def test_translation_runs_on_real_tensors() -> None:
+    # The meta walk could hide a wrong shape in a Fn; run a mixed graph for real once.
+    spec = (
+        "input 9x9x3\nconv 4 k=4 s=2 p=same\nmaxpool k=2 p=same\nflatten\nfc 27\nreshape 3x3x3\n"
+        "upsample scale=1.5 mode=bilinear\nbn\ndwconv k=3 p=same m=2\ng: gap\nmul from=dwconv1,g"
+    )
+    model = cnncalc.load(spec)
+    meta = measure(translate(model.graph))
+    real = translate(model.graph, device="cpu")
+    with torch.no_grad():
+        values = real.module(real.feeds)
+    assert {k: list(v.shape[1:]) for k, v in values.items()} == {k: m.shape for k, m in meta.items()}
+    assert torch.isfinite(values["mul1"]).all()
+
+
+def test_untranslatable_op_is_reported() -> None:
+    from cnncalc.ir import Graph, Node, Shape
+
+    graph = Graph("g", [Node("input", "input", {"shape": Shape(3, 4, 4)}), Node("x", "warp", {}, ["input"])])
+    with pytest.raises(Untranslatable):
+        translate(graph)
