@@ -6,7 +6,6 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import OpError
-from ..expr import Step
 from ..ir import Shape
 from .base import GLOBAL, Calc, Context, Op, Window, boolean, make, need_map, padding, pair, register, size2d
 from .conv import spatial_out
@@ -81,9 +80,7 @@ class AdaptiveAvgPool(Op):
         for n, o in ((h, oh), (w, ow)):
             # Window i covers [floor(i*n/o), ceil((i+1)*n/o)): equal windows when o divides n.
             widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
-            stride = Fraction(n, o)
-            windows.append(Window(Fraction(widest - 1), stride, Fraction(widest - 1, 2)))
+            first = -(-n // o)
+            windows.append(Window(Fraction(widest - 1), Fraction(n, o), Fraction(first - 1, 2)))
         calc.rf = (windows[0], windows[1])
-        if h % oh or w % ow:
-            calc.steps.append(Step.of("widest window", "max(ceil((i + 1)*N/O) - floor(i*N/O))", i=0, N=h, O=oh))
         return calc
