@@ -13,13 +13,12 @@ The zoo is written with this class; values are checked exactly as the parser che
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
 from .errors import CnnCalcError, OpError
 from .ir import Graph, Node
-from .ops.base import get_op
+from .ops.base import get_op, suggest_key
 
 
 class Builder:
@@ -58,10 +57,7 @@ class Builder:
             for key, value in keys.items():
                 param = spec.param(key)
                 if param is None or param is spec.positional:
-                    close = difflib.get_close_matches(key, spec.key_names(), n=1)
-                    raise OpError(
-                        f"unknown key {key!r} for {spec.name}" + (f"; did you mean {close[0]}?" if close else "")
-                    )
+                    raise OpError(f"unknown key {key!r} for {spec.name}{suggest_key(spec, key)}")
                 args[key] = param.read(value)
             for param in spec.keys:
                 if param.required and param.name not in args:

@@ -10,46 +10,58 @@ Renderers turn the same Step into plain text, Markdown or LaTeX.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from types import CodeType
 
 Number = int | Fraction
 
-_FUNCTIONS = {
-    "floor": lambda x: Fraction(math.floor(x)),
-    "ceil": lambda x: Fraction(math.ceil(x)),
-    "max": lambda *xs: Fraction(max(xs)),
-    "min": lambda *xs: Fraction(min(xs)),
-}
+
+def _div(a: Number, b: Number) -> Number:
+    """Exact division: an int when it divides, else a Fraction (never a float)."""
+    if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+        return a // b
+    return Fraction(a) / b
 
 
-def _evaluate(node: ast.AST, values: dict[str, Fraction]) -> Fraction:
-    if isinstance(node, ast.Expression):
-        return _evaluate(node.body, values)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return Fraction(node.value)
-    if isinstance(node, ast.Name):
-        return values[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_evaluate(node.operand, values)
-    if isinstance(node, ast.BinOp):
-        left, right = _evaluate(node.left, values), _evaluate(node.right, values)
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
+def _floor(x: Number) -> int:
+    return math.floor(x)
+
+
+def _ceil(x: Number) -> int:
+    return math.ceil(x)
+
+
+_GLOBALS = {"__builtins__": {}, "_div": _div, "floor": _floor, "ceil": _ceil, "max": max, "min": min}
+
+
+class _ExactDivision(ast.NodeTransformer):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
         if isinstance(node.op, ast.Div):
-            return left / right
-        if isinstance(node.op, ast.FloorDiv):
-            return Fraction(left // right)
-        if isinstance(node.op, ast.Mod):
-            return left % right
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return _FUNCTIONS[node.func.id](*(_evaluate(a, values) for a in node.args))
-    raise ValueError(f"unsupported syntax in formula: {ast.dump(node)}")
+            call = ast.Call(func=ast.Name(id="_div", ctx=ast.Load()), args=[node.left, node.right], keywords=[])
+            return ast.copy_location(call, node)
+        return node
+
+
+@functools.cache
+def _compiled(formula: str) -> CodeType:
+    """A formula compiled once: `/` divides exactly; only names, numbers, + - * / // %, floor, ceil, max, min."""
+    tree = ast.parse(formula, mode="eval")
+    for node in ast.walk(tree):
+        allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Call, ast.Load,
+                   ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.USub)  # fmt: skip
+        unknown_call = isinstance(node, ast.Call) and getattr(node.func, "id", "") not in _GLOBALS
+        if not isinstance(node, allowed) or unknown_call:
+            raise ValueError(f"unsupported syntax in formula {formula!r}")
+    return compile(ast.fix_missing_locations(_ExactDivision().visit(tree)), formula, "eval")
+
+
+def evaluate(formula: str, values: dict[str, Number]) -> Number:
+    result = eval(_compiled(formula), _GLOBALS, values)  # our own formulas, checked in _compiled
+    return as_number(result) if isinstance(result, Fraction) else result
 
 
 def as_number(value: Fraction) -> Number:
@@ -67,10 +79,8 @@ class Step:
     value: Number = 0
 
     @classmethod
-    def of(cls, label: str, formula: str, **values: Number | Fraction) -> Step:
-        exact = {name: Fraction(v) for name, v in values.items()}
-        result = _evaluate(ast.parse(formula, mode="eval"), exact)
-        return cls(label, formula, {k: as_number(v) for k, v in exact.items()}, as_number(result))
+    def of(cls, label: str, formula: str, **values: Number) -> Step:
+        return cls(label, formula, values, evaluate(formula, values))
 
     def substituted(self) -> str:
         """The formula with every name replaced by its value, in Python syntax."""

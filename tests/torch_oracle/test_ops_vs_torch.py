@@ -14,6 +14,8 @@ from cnncalc.ops import all_ops  # noqa: E402
 from torch import nn  # noqa: E402
 from translate import Untranslatable, differences, measure, tf_same_pad, translate  # noqa: E402
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+
 # (id, spec, load keywords). One or two layers each, so a failure names its op.
 CASES: list[tuple[str, str, dict[str, object]]] = [
     # --- conv
@@ -171,6 +173,17 @@ def test_op_matches_torch(spec: str, kwargs: dict[str, object]) -> None:
     model = cnncalc.load(spec, **kwargs)
     wrong = differences(model, bias=bool(kwargs.get("bias", True)))
     assert not wrong, f"cnncalc and PyTorch disagree on\n{spec}\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("spec", [pytest.param(s, id=i) for i, s, _ in CASES])
+def test_op_runs_for_real(spec: str) -> None:
+    # Meta kernels skip some of the checks real ones make; these nets are small enough to run on the CPU.
+    model = cnncalc.load(spec)
+    real = translate(model.graph, device="cpu")
+    with torch.no_grad():
+        values = real.module(real.feeds)
+    shapes = {layer.name: layer.output.dims("chw") for layer in model.layers}
+    assert {name: list(v.shape[1:]) for name, v in values.items()} == shapes
 
 
 def test_cases_cover_every_spec_v1_op() -> None:

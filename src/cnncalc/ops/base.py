@@ -281,6 +281,25 @@ def get_op(name: str) -> Op:
     return op
 
 
+# Names users bring from PyTorch, Keras or Caffe, mapped to the spec's keys.
+KEY_SYNONYMS = {
+    "kernel": "k", "kernel_size": "k", "ksize": "k", "stride": "s", "strides": "s", "padding": "p", "pad": "p",
+    "dilation": "d", "dilation_rate": "d", "groups": "g", "group": "g", "output_padding": "op",
+    "multiplier": "m", "depth_multiplier": "m", "ceil_mode": "ceil", "local_size": "size", "scale_factor": "scale",
+    "use_bias": "bias", "inputs": "from", "input": "from",
+}  # fmt: skip
+
+
+def suggest_key(op: Op, key: str) -> str:
+    """`; did you mean s=?` for `stride=`, or a close spelling, or nothing."""
+    choices = [*op.key_names(), "from"]
+    guess = KEY_SYNONYMS.get(key.lower())
+    if guess not in choices:
+        close = difflib.get_close_matches(key, choices, n=1)
+        guess = close[0] if close else None
+    return f"; did you mean {guess}=?" if guess else ""
+
+
 def all_ops() -> list[Op]:
     seen: dict[str, Op] = {}
     for op in _REGISTRY.values():

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OpError, SpecError
 from ..ir import Graph, Node
-from ..ops.base import Op, get_op
+from ..ops.base import Op, get_op, suggest_key
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 SETTINGS = ("bias",)
@@ -158,9 +157,7 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
             continue
         param = op.param(key)
         if param is None or param is op.positional:
-            close = difflib.get_close_matches(key, [*op.key_names(), "from"], n=1)
-            hint = f"; did you mean {close[0]}=?" if close else ""
-            raise fail(f"unknown key {key!r} for {op.name}{hint}{_key_list(op)}")
+            raise fail(f"unknown key {key!r} for {op.name}{suggest_key(op, key)}{_key_list(op)}")
         try:
             args[key] = param.read(value)
         except OpError as exc:
