@@ -56,8 +56,10 @@ class Model:
         return f"<Model {self.name}: {len(self.layers)} layers, {t.params:,} params, {t.macs:,} MACs>"
 
 
-def read_graph(source: str | Path | Graph) -> Graph:
-    """A graph from a file path, a zoo name, spec text, or a Graph as it is."""
+def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = None) -> Graph:
+    """A graph from a file path, a zoo name (with its `options`), spec text, or a Graph as it is."""
+    if options and not (isinstance(source, str) and source.strip() in zoo.names()):
+        raise CnnCalcError(f"options {', '.join(options)} apply to zoo models only, not to {source}")
     if isinstance(source, Graph):
         return source
     if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
@@ -69,7 +71,7 @@ def read_graph(source: str | Path | Graph) -> Graph:
         return parse_spec(text, source=str(path), name=path.stem)
     text = source.strip()
     if text in zoo.names():
-        return zoo.build(text)
+        return zoo.build(text, options)
     if "\n" in text or " " in text:
         return parse_spec(source, source="<text>", name="spec")
     if text.endswith((".cnn", ".txt", ".spec")):
@@ -112,16 +114,18 @@ def load(
     bias: bool = True,
     strict: bool = False,
     layout: str = "hwc",
+    options: Mapping[str, Any] | None = None,
 ) -> Model:
     """Read a network and work out its report.
 
     `source` is a spec file path, spec text, a zoo name or a Graph. `bias=False`
     counts as if no layer had a bias; `strict=True` makes a non-exact output
-    size an error; `input` replaces the input shape(s).
+    size an error; `input` replaces the input shape(s); `options` are a zoo
+    model's own settings, e.g. `{"aux": True}` for googlenet.
     """
     if layout not in ("hwc", "chw"):
         raise CnnCalcError(f"layout {layout!r}: use hwc or chw")
-    graph = read_graph(source)
+    graph = read_graph(source, options)
     if input is not None:
         graph = graph.with_input_shapes(parse_input_override(input, graph))
     settings = Settings(count_biases=bias, layout=layout, strict=strict)

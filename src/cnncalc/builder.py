@@ -39,9 +39,13 @@ class Builder:
         *positional: Any,
         name: str | None = None,
         inputs: str | Sequence[str] | None = None,
+        aux: bool = False,
         **keys: Any,
     ) -> str:
-        """Add a layer after `self.last` (or after `inputs`) and return its name."""
+        """Add a layer after `self.last` (or after `inputs`) and return its name.
+
+        `aux=True` starts a training-only branch (an auxiliary classifier).
+        """
         spec = get_op(op)
         label = name or self._auto_name(spec.name)
         if label in self._taken:
@@ -64,13 +68,14 @@ class Builder:
                     raise OpError(f"{spec.name} needs {param.name}= ({param.help})")
         except OpError as exc:
             raise CnnCalcError(f"{label}: {exc}") from None
-        if spec.param("bias") is not None:
+        if spec.bias_follows_setting():
             args.setdefault("bias", self.bias)
         if inputs is None:
             wired = [] if spec.max_inputs == 0 else ([self.last] if self.last else [])
         else:
             wired = [inputs] if isinstance(inputs, str) else list(inputs)
-        self._nodes.append(Node(label, spec.name, {**spec.defaults(), **args}, [w for w in wired if w is not None]))
+        wired = [w for w in wired if w is not None]
+        self._nodes.append(Node(label, spec.name, {**spec.defaults(), **args}, wired, aux=aux))
         self._taken.add(label)
         self.last = label
         return label

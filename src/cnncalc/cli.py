@@ -19,6 +19,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "csv", "md", "spec")
 
 
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CnnCalcError(f"{pair!r}: zoo options are written key=value, e.g. aux=true")
+        out[key] = value
+    return out
+
+
 def _fail(message: str) -> None:
     click.echo(message, err=True)
     sys.exit(2)
@@ -32,6 +42,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("spec")
+@click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
               help="show shapes as H x W x C or C x H x W")  # fmt: skip
@@ -39,15 +50,27 @@ def main() -> None:
 @click.option("--no-bias", is_flag=True, help="count as if no layer had a bias")
 @click.option("--strict", is_flag=True, help="a non-exact output size is an error, not a warning")
 @click.option("--width", type=int, default=None, help="table width in characters")
-def show(spec: str, fmt: str, layout: str, input_: str | None, no_bias: bool, strict: bool, width: int | None) -> None:
-    """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name."""
+def show(
+    spec: str,
+    options: tuple[str, ...],
+    fmt: str,
+    layout: str,
+    input_: str | None,
+    no_bias: bool,
+    strict: bool,
+    width: int | None,
+) -> None:
+    """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name.
+
+    A zoo model takes its options as KEY=VALUE, e.g. `cnncalc show googlenet aux=true`.
+    """
     from .render import render_csv, render_json, render_markdown, render_table
 
     try:
         source: Any = spec
         if spec == "-":
             source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
-        model = load(source, input=input_, bias=not no_bias, strict=strict, layout=layout)
+        model = load(source, input=input_, bias=not no_bias, strict=strict, layout=layout, options=_options(options))
     except CnnCalcError as exc:
         _fail(str(exc))
         return

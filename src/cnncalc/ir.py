@@ -46,6 +46,7 @@ class Node:
     args: dict[str, Any] = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
     line: int | None = None
+    aux: bool = False  # training only (an auxiliary classifier): params count, inference MACs do not
 
 
 @dataclass

@@ -105,6 +105,7 @@ class Layer:
     warnings: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     line: int | None = None
+    aux: bool = False  # training only: in the params, not in the inference MACs or memory
 
     @property
     def params(self) -> int:
@@ -124,7 +125,7 @@ class Layer:
             "activation_bytes": self.activation_bytes,
             "rf": self.rf.to_dict() if self.rf else None,
             "warnings": list(self.warnings),
-        }
+        } | ({"training_only": True} if self.aux else {})
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ class Totals:
 
     @classmethod
     def of(cls, layers: list[Layer]) -> Totals:
-        macs = sum(x.macs for x in layers)
+        """Params of every layer (as PyTorch counts a model); MACs and memory of inference only."""
+        macs = sum(x.macs for x in layers if not x.aux)
         return cls(
             params=sum(x.params for x in layers),
             weights=sum(x.weights for x in layers),
@@ -147,7 +149,7 @@ class Totals:
             buffers=sum(x.buffers for x in layers),
             macs=macs,
             flops=2 * macs,
-            activation_bytes=sum(x.activation_bytes for x in layers),
+            activation_bytes=sum(x.activation_bytes for x in layers if not x.aux),
         )
 
     def to_dict(self) -> dict[str, int]:
@@ -166,6 +168,14 @@ class Report:
     def warnings(self) -> list[str]:
         return [f"{x.name}: {w}" for x in self.layers for w in x.warnings]
 
+    @property
+    def training_only(self) -> dict[str, int] | None:
+        """What the training-only layers (auxiliary classifiers) add: params counted, MACs not."""
+        aux = [x for x in self.layers if x.aux]
+        if not aux:
+            return None
+        return {"layers": len(aux), "params": sum(x.params for x in aux), "macs": sum(x.macs for x in aux)}
+
     def layer(self, name: str) -> Layer:
         for x in self.layers:
             if x.name == name:
@@ -182,4 +192,4 @@ class Report:
             "settings": self.settings.to_dict(),
             "layers": [x.to_dict(layout) for x in self.layers],
             "totals": self.totals.to_dict(),
-        }
+        } | ({"training_only": self.training_only} if self.training_only else {})

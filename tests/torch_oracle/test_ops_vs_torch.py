@@ -8,11 +8,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import cnncalc  # noqa: E402 - after the skip, so a missing torch skips rather than errors
+# Imported after the skip, so that a missing torch skips these tests rather than erroring.
+from torch import nn  # noqa: E402
+from translate import UntranslatableError, differences, measure, tf_same_pad, translate  # noqa: E402
+
+import cnncalc  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.ops import all_ops  # noqa: E402
-from torch import nn  # noqa: E402
-from translate import Untranslatable, differences, measure, tf_same_pad, translate  # noqa: E402
+from cnncalc.spec import parse_spec  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 
@@ -123,7 +126,8 @@ CASES: list[tuple[str, str, dict[str, object]]] = [
     # --- merges
     (
         "concat-3-branches",
-        "input 16x16x8\na: conv 4 k=1\nb: conv 6 k=3 p=1 from=input\nc: maxpool k=3 s=1 p=1 from=input\nconcat from=a,b,c",
+        "input 16x16x8\na: conv 4 k=1\nb: conv 6 k=3 p=1 from=input\nc: maxpool k=3 s=1 p=1 from=input\n"
+        "concat from=a,b,c",
         {},
     ),
     ("concat-two-inputs", "in1: input 8x8x3\nin2: input 8x8x5\nconcat from=in1,in2", {}),
@@ -170,7 +174,11 @@ SPEC_V1_OPS = {
 
 @pytest.mark.parametrize(("spec", "kwargs"), [pytest.param(s, k, id=i) for i, s, k in CASES])
 def test_op_matches_torch(spec: str, kwargs: dict[str, object]) -> None:
-    model = cnncalc.load(spec, **kwargs)
+    assert_matches_torch(spec, **kwargs)
+
+
+def assert_matches_torch(spec: str, **kwargs: object) -> None:
+    model = cnncalc.load(spec, **kwargs)  # type: ignore[arg-type]
     wrong = differences(model, bias=bool(kwargs.get("bias", True)))
     assert not wrong, f"cnncalc and PyTorch disagree on\n{spec}\n" + "\n".join(wrong)
 
@@ -184,6 +192,25 @@ def test_op_runs_for_real(spec: str) -> None:
         values = real.module(real.feeds)
     shapes = {layer.name: layer.output.dims("chw") for layer in model.layers}
     assert {name: list(v.shape[1:]) for name, v in values.items()} == shapes
+
+
+# In ceil mode PyTorch keeps a window that starts inside the (padded) input even when the kernel is larger than
+# that input: out = ceil((N + 2P - K) / S) + 1 is still >= 1 whenever K <= N + 2P + S - 1.
+CEIL_OVERHANG: list[tuple[str, str]] = [
+    ("maxpool-k4-s2-on-3x3", "input 3x3x1\nmaxpool k=4 s=2 ceil=true"),  # torch: 1x1
+    ("maxpool-k4-on-2x4", "input 2x4x4\nmaxpool k=4 ceil=true"),  # torch: 1x1
+    ("avgpool-k2-on-1x13", "input 1x13x4\navgpool k=2 ceil=true"),  # torch: 1x7
+    ("avgpool-k3-s3-on-7x1", "input 7x1x2\navgpool k=3 s=3 ceil=true"),  # torch: 3x1
+    ("maxpool-k5-p1-on-1x1", "input 1x1x6\nmaxpool k=5 p=1 ceil=true"),  # torch: 1x1
+]
+
+
+@pytest.mark.parametrize("spec", [pytest.param(s, id=i) for i, s in CEIL_OVERHANG])
+def test_ceil_pool_window_larger_than_input(spec: str) -> None:
+    real = translate(parse_spec(spec, source="<text>", name="spec"), device="cpu")
+    with torch.no_grad():
+        real.module(real.feeds)  # PyTorch gives a size: cnncalc should give the same one, not refuse
+    assert_matches_torch(spec)
 
 
 def test_cases_cover_every_spec_v1_op() -> None:
@@ -236,6 +263,11 @@ REFUSED: list[tuple[str, str, Callable[[], object]]] = [
         "conv-groups-not-dividing-output",
         "input 8x8x8\nconv 6 k=3 g=4",
         lambda: nn.Conv2d(8, 6, 3, groups=4),
+    ),
+    (
+        "ceil-pool-no-window-at-all",
+        "input 5x5x1\nmaxpool k=6 s=1 ceil=true",
+        lambda: nn.MaxPool2d(6, stride=1, ceil_mode=True)(torch.zeros(1, 1, 5, 5)),
     ),
     (
         "pool-window-over-input",
@@ -312,5 +344,17 @@ def test_untranslatable_op_is_reported() -> None:
     from cnncalc.ir import Graph, Node, Shape
 
     graph = Graph("g", [Node("input", "input", {"shape": Shape(3, 4, 4)}), Node("x", "warp", {}, ["input"])])
-    with pytest.raises(Untranslatable):
+    with pytest.raises(UntranslatableError):
         translate(graph)
+
+
+def test_oracle_notices_a_wrong_figure() -> None:
+    # A report for k=3 held against a k=5 graph must show differences, or the oracle proves nothing.
+    from cnncalc.api import Model
+
+    report = cnncalc.load("input 8x8x3\nconv 4 k=3").report
+    graph = cnncalc.load("input 8x8x3\nconv 4 k=5").graph
+    wrong = differences(Model(graph, report))
+    assert any("shape" in w for w in wrong)
+    assert any("params" in w for w in wrong)
+    assert any("macs" in w for w in wrong)

@@ -6,9 +6,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-import cnncalc  # noqa: E402 - after the skip, so a missing torch skips rather than errors
-from cnncalc import zoo  # noqa: E402
-from translate import Untranslatable, differences, measure, translate  # noqa: E402
+# Imported after the skip, so that a missing torch skips these tests rather than erroring.
+from translate import UntranslatableError, differences, measure, translate
+
+import cnncalc
+from cnncalc import zoo
 
 # The models the zoo has promised; any added later are checked too.
 PROMISED = [
@@ -35,7 +37,7 @@ def _check(name: str, kwargs: dict[str, object]) -> None:
     model = cnncalc.load(name, **kwargs)
     try:
         wrong = differences(model, bias=bool(kwargs.get("bias", True)))
-    except Untranslatable as exc:
+    except UntranslatableError as exc:
         pytest.skip(f"{name}: {exc}")
     assert not wrong, f"cnncalc and PyTorch disagree on {name} {kwargs}:\n" + "\n".join(wrong)
 
@@ -50,7 +52,8 @@ def test_zoo_model_matches_torch(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "kwargs"), [pytest.param(n, k, id=f"{n}-" + "-".join(f"{a}={v}" for a, v in k.items())) for n, k in OTHER_INPUTS]
+    ("name", "kwargs"),
+    [pytest.param(n, k, id=f"{n}-" + "-".join(f"{a}={v}" for a, v in k.items())) for n, k in OTHER_INPUTS],
 )
 def test_zoo_model_at_other_input_matches_torch(name: str, kwargs: dict[str, object]) -> None:
     _check(name, kwargs)

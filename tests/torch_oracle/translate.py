@@ -62,8 +62,10 @@ class GraphModule(nn.Module):
 
 @dataclass
 class Translation:
+    """The module that runs a graph, and the inputs to run it on."""
+
     module: GraphModule
-    feeds: dict[str, Tensor]  # zeros of the input shapes, batch 1, on the meta device
+    feeds: dict[str, Tensor]  # zeros of the input shapes, batch 1, on the device translated for
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Measure:
     macs: int
 
 
-class Untranslatable(NotImplementedError):
+class UntranslatableError(NotImplementedError):
     """The graph holds an op this oracle does not know."""
 
 
@@ -159,7 +161,7 @@ def make_layer(node: Node, xs: list[Tensor], *, bias: bool) -> nn.Module:
         mode = a.get("mode", "nearest")
         scale = float(a.get("scale", 2))
         return nn.Upsample(scale_factor=scale, mode=mode, align_corners=False if mode == "bilinear" else None)
-    raise Untranslatable(f"{node.name}: no PyTorch translation for op {op!r}")
+    raise UntranslatableError(f"{node.name}: no PyTorch translation for op {op!r}")
 
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {

@@ -16,13 +16,20 @@ ACTIVATIONS = {
     "hswish": "hard swish, x * relu6(x + 3) / 6",
     "softmax": "exp(x) / sum(exp(x)) over channels",
     "gelu": "Gaussian error linear unit",
+    "silu": "x * sigmoid(x), also called swish",
+    "hsigmoid": "hard sigmoid, relu6(x + 3) / 6",
+    "leakyrelu": "max(0.01x, x)",
+    "elu": "exponential linear unit",
+    "identity": "passes its input through unchanged",
 }
+ALIASES = {"silu": ("swish",), "hsigmoid": ("hardsigmoid",), "hswish": ("hardswish",)}
 
 
 def _activation(op_name: str, text: str) -> type[Op]:
     class Activation(Op):
         name = op_name
-        summary = f"activation: {text}"
+        aliases = ALIASES.get(op_name, ())
+        summary = f"activation: {text}" if op_name != "identity" else text
 
         def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
             return Calc(inputs[0])
@@ -33,6 +40,17 @@ def _activation(op_name: str, text: str) -> type[Op]:
 
 for _name, _text in ACTIVATIONS.items():
     _activation(_name, _text)
+
+
+@register
+class DropPath(Op):
+    name = "droppath"
+    aliases = ("stochasticdepth",)
+    summary = "stochastic depth: drops a whole residual branch in training (identity when counting)"
+    keys = (make("p", number(0, 1), Fraction(0), help="drop probability"),)
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        return Calc(inputs[0])
 
 
 @register

@@ -251,6 +251,12 @@ class Op:
         return next((p for p in cls.keys if p.name == key), None)
 
     @classmethod
+    def bias_follows_setting(cls) -> bool:
+        """Layers whose bias is on by default take `set bias=` / the builder's default."""
+        bias = cls.param("bias")
+        return bias is not None and bias.default is True
+
+    @classmethod
     def key_names(cls) -> list[str]:
         return [p.name for p in cls.keys]
 
@@ -292,7 +298,7 @@ KEY_SYNONYMS = {
 
 def suggest_key(op: Op, key: str) -> str:
     """`; did you mean s=?` for `stride=`, or a close spelling, or nothing."""
-    choices = [*op.key_names(), "from"]
+    choices = [*op.key_names(), "from", "aux"]
     guess = KEY_SYNONYMS.get(key.lower())
     if guess not in choices:
         close = difflib.get_close_matches(key, choices, n=1)

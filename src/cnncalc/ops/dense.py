@@ -35,6 +35,24 @@ class Linear(Op):
 
 
 @register
+class RadialBasis(Op):
+    name = "rbf"
+    summary = "Euclidean radial basis units (LeNet-5's output): fixed, not learnt, parameter vectors"
+    positional = make("out", whole(1), required=True, help="output units")
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x = inputs[0]
+        if x.spatial and (x.h, x.w) != (1, 1):
+            raise OpError(f"rbf needs a vector, but its input is the feature map {x.text()}: flatten it first")
+        f_in, f_out = x.c, args["out"]
+        calc = Calc(Shape(f_out), rf=DENSE)
+        # LeCun et al. 1998 set these vectors by hand and keep them fixed: buffers, not parameters.
+        calc.buffers = calc.step(Step.of("fixed parameter vectors", "F_in*F_out", F_in=f_in, F_out=f_out))
+        calc.macs = calc.step(Step.of("MACs", "F_in*F_out", F_in=f_in, F_out=f_out))
+        return calc
+
+
+@register
 class Flatten(Op):
     name = "flatten"
     summary = "feature map to vector: H*W*C values"

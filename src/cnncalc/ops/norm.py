@@ -33,3 +33,17 @@ class LocalResponseNorm(Op):
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         return Calc(inputs[0])
+
+
+@register
+class LayerNorm(Op):
+    name = "layernorm"
+    aliases = ("ln",)
+    summary = "layer normalisation over the channels at each position (gamma and beta learnt, no buffers)"
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x = inputs[0]
+        calc = Calc(x)
+        calc.weights = calc.step(Step.of("gamma", "C", C=x.c))
+        calc.biases = calc.step(Step.of("beta", "C", C=x.c))
+        return calc

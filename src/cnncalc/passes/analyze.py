@@ -18,6 +18,7 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
     shapes: dict[str, Shape] = {}
     fields: dict[str, rf.State] = {}
     layers: list[Layer] = []
+    aux: dict[str, bool] = {}
     if not graph.nodes:
         raise SpecError("the network is empty: start with an input line such as `input 224x224x3`", source=graph.source)
     if not graph.inputs:
@@ -53,6 +54,7 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
         warnings.extend(dict.fromkeys(notes))
         shapes[node.name] = calc.output
         fields[node.name] = state
+        aux[node.name] = node.aux or (bool(node.inputs) and all(aux[i] for i in node.inputs))
         layers.append(
             Layer(
                 name=node.name,
@@ -68,6 +70,7 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
                 warnings=warnings,
                 steps=calc.steps,
                 line=node.line,
+                aux=aux[node.name],
             )
         )
     inputs = [(n.name, shapes[n.name]) for n in graph.inputs]

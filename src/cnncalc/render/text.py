@@ -52,7 +52,7 @@ def rows(report: Report) -> tuple[list[Row], Row]:
     layout = report.settings.layout
     body = [
         Row(
-            x.name,
+            x.name + (" *" if x.aux else ""),
             x.op,
             x.output.text(layout),
             f"{x.params:,}" if x.params else "",
@@ -77,6 +77,12 @@ def summary_lines(report: Report) -> list[str]:
         f"MACs {t.macs:,} ({human_count(t.macs)}); FLOPs {t.flops:,} ({human_count(t.flops)})",
         f"activations {t.activation_bytes:,} bytes ({human_bytes(t.activation_bytes)})",
     ]
+    aux = report.training_only
+    if aux:
+        lines.append(
+            f"* training only ({aux['layers']} layers of auxiliary classifiers): their {aux['params']:,} params are "
+            f"in the total; their {aux['macs']:,} MACs are not in the inference MACs"
+        )
     return lines + report.settings.conventions()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import OpError, SpecError
 from ..ir import Graph, Node
-from ..ops.base import Op, get_op, suggest_key
+from ..ops.base import Op, boolean, get_op, suggest_key
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 SETTINGS = ("bias",)
@@ -96,8 +96,6 @@ def _split(raw: str, number: int, source: str) -> _Line | None:
 
 
 def _apply_settings(line: _Line, defaults: dict[str, Any], source: str) -> None:
-    from ..ops.base import boolean
-
     where = {"source": source, "line": line.number}
     if line.positional or not line.keys:
         raise SpecError("write settings as `set bias=false`", **where)  # type: ignore[arg-type]
@@ -144,10 +142,17 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
     elif op.positional is not None and op.positional.required:
         raise fail(f"{op.name} needs its {op.positional.help or op.positional.name}, e.g. `{_example(op)}`")
     seen: set[str] = set()
+    aux = False
     for key, value in line.keys:
         if key in seen:
             raise fail(f"{key}= is given twice")
         seen.add(key)
+        if key == "aux":
+            try:
+                aux = boolean()[0](value)
+            except ValueError as exc:
+                raise fail(f"aux={value}: {exc}") from None
+            continue
         if key == "from":
             if op.max_inputs == 0:
                 raise fail(f"{op.name} takes no input, so from= does not apply")
@@ -165,7 +170,7 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
     for param in op.keys:
         if param.required and param.name not in args:
             raise fail(f"{op.name} needs {param.name}= ({param.help}), e.g. `{_example(op)}`")
-    if op.param("bias") is not None and "bias" not in args:
+    if op.bias_follows_setting() and "bias" not in args:
         args["bias"] = defaults["bias"]
     if inputs is None:
         if op.max_inputs == 0:
@@ -176,7 +181,7 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
             raise fail(f"{op.name} has no input before it: the first layer must be `input HxWxC`")
         else:
             inputs = [previous]
-    return Node(name, op.name, {**op.defaults(), **args}, inputs, line.number)
+    return Node(name, op.name, {**op.defaults(), **args}, inputs, line.number, aux)
 
 
 def _key_list(op: Op) -> str:

@@ -7,7 +7,7 @@ from ..ops.base import get_op
 
 
 def write_spec(graph: Graph, title: str | None = None) -> str:
-    biased = [n for n in graph.nodes if get_op(n.op).param("bias") is not None]
+    biased = [n for n in graph.nodes if get_op(n.op).bias_follows_setting()]
     no_bias = bool(biased) and not any(n.args.get("bias", True) for n in biased)
     lines = [f"# {title or graph.name}"]
     if no_bias:
@@ -29,10 +29,12 @@ def _body(node: Node, previous: str | None, no_bias: bool) -> str:
         if param.name not in node.args:
             continue
         value = node.args[param.name]
-        default = (not no_bias) if param.name == "bias" else param.default
+        default = (not no_bias) if param.name == "bias" and op.bias_follows_setting() else param.default
         if value == default or (param.name == "s" and value == node.args.get("k") and op.name.endswith("pool")):
             continue
         parts.append(f"{param.name}={param.fmt(value)}")
     if node.inputs and node.inputs != [previous]:
         parts.append("from=" + ",".join(node.inputs))
+    if node.aux:
+        parts.append("aux=true")
     return " ".join(parts)

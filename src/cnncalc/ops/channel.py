@@ -1,0 +1,88 @@
+"""Channel bookkeeping: shuffle, slice, and the learnt per-channel scale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import OpError
+from ..expr import Step
+from ..ir import Shape
+from .base import Calc, Context, Op, boolean, make, register, whole
+
+
+@register
+class ChannelShuffle(Op):
+    name = "shuffle"
+    aliases = ("channelshuffle",)
+    summary = "channel shuffle (ShuffleNet): interleave g groups of channels; no parameters"
+    keys = (make("g", whole(1), 2, help="groups"),)
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x, g = inputs[0], args["g"]
+        if x.c % g:
+            raise OpError(f"shuffle g={g} must divide the {x.c} channels")
+        return Calc(x)
+
+
+def channel_selection() -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
+    """`a:b` (channels a..b-1) or a list `0,1,3,4`."""
+
+    def parse(raw: Any) -> tuple[int, ...] | tuple[str, int, int]:
+        if isinstance(raw, (tuple, list)):
+            return tuple(int(v) for v in raw)
+        text = str(raw)
+        if ":" in text:
+            start, _, stop = text.partition(":")
+            a, b = int(start or 0), int(stop)
+            if not 0 <= a < b:
+                raise ValueError(f"{text}: write start:stop with 0 <= start < stop")
+            return ("range", a, b)
+        picks = tuple(int(v) for v in text.split(",") if v != "")
+        if not picks or min(picks) < 0 or len(set(picks)) != len(picks):
+            raise ValueError("expected start:stop or distinct channel numbers like 0,1,3")
+        return picks
+
+    def fmt(value: Any) -> str:
+        if value and value[0] == "range":
+            return f"{value[1]}:{value[2]}"
+        return ",".join(map(str, value))
+
+    return parse, fmt
+
+
+@register
+class Slice(Op):
+    name = "slice"
+    aliases = ("split", "select")
+    summary = "take some of the channels: start:stop, or a list such as 0,1,3,4 (channel split)"
+    positional = make("channels", channel_selection(), required=True, help="channels start:stop or a list")
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x, picked = inputs[0], args["channels"]
+        if picked[0] == "range":
+            _, start, stop = picked
+            if stop > x.c:
+                raise OpError(f"channels {start}:{stop} run past the {x.c} channels of the input")
+            count = stop - start
+        else:
+            if max(picked) >= x.c:
+                raise OpError(f"channel {max(picked)} does not exist: the input has channels 0..{x.c - 1}")
+            count = len(picked)
+        return Calc(Shape(count, x.h, x.w))
+
+
+@register
+class Scale(Op):
+    name = "scale"
+    aliases = ("layerscale", "affine")
+    summary = "a learnt factor per channel (layer scale); bias=true adds a learnt shift (LeNet-5's subsampling)"
+    keys = (make("bias", boolean(), False, help="also learn a shift per channel"),)
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x = inputs[0]
+        calc = Calc(x)
+        calc.weights = calc.step(Step.of("factors", "C", C=x.c))
+        if args.get("bias") and ctx.count_biases:
+            calc.biases = calc.step(Step.of("shifts", "C", C=x.c))
+        return calc
