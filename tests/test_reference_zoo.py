@@ -8,18 +8,25 @@ import cnncalc
 from conftest import reference_rows
 
 TORCHVISION = {row["model"]: row for row in reference_rows("torchvision_reference.csv")}
-ZOO_IN_TORCHVISION = ["alexnet"] + [f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")]
 
 
-@pytest.mark.parametrize("name", ZOO_IN_TORCHVISION)
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_torchvision_params_buffers_macs(name: str) -> None:
+    """Every torchvision CNN is in the zoo under its torchvision name, exact to the parameter.
+
+    params: torchvision's published num_params; buffers: batch-norm running statistics; MACs: PyTorch's
+    FLOP counter / 2 at the default input, in eval mode (so inception_v3's auxiliary head counts in the
+    params but not in the MACs). The issue allows MACs within 0.1%.
+    """
     ref = TORCHVISION[name]
     m = cnncalc.load(name)
     assert m.totals.params == int(ref["params"]) == int(ref["params_published"])
     assert m.totals.buffers == int(ref["buffers"])
-    assert m.totals.macs == int(ref["macs"])
+    assert m.totals.macs == pytest.approx(int(ref["macs"]), rel=1e-3)
     h, w, c = (int(v) for v in ref["input"].split("x"))
     assert m.report.inputs[0][1].dims() == [h, w, c]
+    outputs = [x for x in m.layers if x.name in {n.name for n in m.graph.outputs} and not x.aux]
+    assert [x.output.dims() for x in outputs] == [[1000]]
 
 
 def test_alexnet_caffe_as_the_slides_work_it() -> None:

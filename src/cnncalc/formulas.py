@@ -60,7 +60,7 @@ def conv_out(label: str, n: int, k: int, s: int, pad: tuple[int, int], d: int = 
         raise OpError(f"padding cannot be negative, got {pb},{pa}")
     k_eff = effective_kernel(k, d)
     padded = n + pb + pa
-    if k_eff > padded:
+    if k_eff > padded + (s - 1 if ceil else 0):
         what = f"kernel {k}" + (f" (dilated to {k_eff})" if d > 1 else "")
         where = f"its {n}-wide input" + (f" padded to {padded}" if pb or pa else "")
         hint = f"use k<={(padded - 1) // d + 1}" if d > 1 else f"use k<={padded}"
@@ -80,6 +80,8 @@ def conv_out(label: str, n: int, k: int, s: int, pad: tuple[int, int], d: int = 
         out = int(step.value)
         if (out - 1) * s >= n + pb:
             step = Step.of(label, f"ceil({inner})", **values)
+        if step.value < 1:
+            raise OpError(f"kernel {k} leaves no window on the {n}-wide input, even in ceil mode")
         return AxisOut(step, quotient, 0)
     step = Step.of(label, f"floor({inner}) + 1", **values)
     return AxisOut(step, quotient, (padded - k_eff) % s)

@@ -45,7 +45,7 @@ def spatial_out(
     """Output H and W of a sliding window, with steps, warnings and receptive-field windows."""
     h, w, _ = need_map("a sliding window", x)
     pads = [resolve_padding(p, n, k[a], s[a], d[a], a) for a, n in enumerate((h, w))]
-    _check_fits(x, k, d, pads)
+    _check_fits(x, k, s, d, pads, ceil)
     outs = [
         conv_out(label, n, k[a], s[a], pads[a], d[a], ceil) for a, (n, label) in enumerate(((h, "H_out"), (w, "W_out")))
     ]
@@ -65,11 +65,15 @@ def spatial_out(
     return outs[0].value, outs[1].value, (pads[0], pads[1])
 
 
-def _check_fits(x: Shape, k: tuple[int, int], d: tuple[int, int], pads: list[tuple[int, int]]) -> None:
+def _check_fits(
+    x: Shape, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int], pads: list[tuple[int, int]], ceil: bool
+) -> None:
     sizes = (x.h or 1, x.w or 1)
     k_eff = [effective_kernel(k[a], d[a]) for a in (0, 1)]
     padded = [sizes[a] + sum(pads[a]) for a in (0, 1)]
-    if all(k_eff[a] <= padded[a] for a in (0, 1)):
+    # Ceil mode keeps a window that starts inside the input even if it overhangs (PyTorch does).
+    slack = [s[a] - 1 if ceil else 0 for a in (0, 1)]
+    if all(k_eff[a] <= padded[a] + slack[a] for a in (0, 1)):
         return
     kernel = format_pair(k) + (f" (dilated to {format_pair(tuple(k_eff))})" if max(d) > 1 else "")  # type: ignore[arg-type]
     where = f"its {sizes[0]}x{sizes[1]} input"
