@@ -91,3 +91,22 @@ def test_zoo_input_override_changes_only_what_depends_on_it() -> None:
     m = cnncalc.load("vgg16", input="448x448x3")
     assert m.totals.macs == 4 * conv_224 + fc
     assert m.totals.params == 138_357_544
+
+
+def test_lenet5_1998_as_published() -> None:
+    # paper_numbers.csv (LeCun et al. 1998, Sec. II-B): C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164
+    # trainable parameters, 60,000 in all; the RBF output's vectors are fixed (84 * 10 = 840, not trainable).
+    m = cnncalc.load("lenet5_1998")
+    by_name = {x.name: x for x in m.layers}
+    c3 = sum(x.params for x in m.layers if x.name.startswith("c3.map"))
+    assert [by_name["c1"].params, by_name["s2"].params, c3, by_name["s4"].params] == [156, 12, 1516, 32]
+    assert [by_name["c5"].params, by_name["f6"].params] == [48_120, 10_164]
+    assert m.totals.params == 60_000
+    assert m.totals.buffers == 84 * 10
+    # The paper's "connections" are the multiply-adds plus one bias input per output value:
+    # C1 122,304; C3 151,600; C5 48,120; F6 10,164.
+    c3_macs = sum(x.macs for x in m.layers if x.name.startswith("c3.map"))
+    assert by_name["c1"].macs + 28 * 28 * 6 == 122_304
+    assert c3_macs + 10 * 10 * 16 == 151_600
+    assert by_name["c5"].macs + 120 == 48_120
+    assert by_name["f6"].macs + 84 == 10_164

@@ -147,3 +147,45 @@ def posenet() -> Graph:
         b.add("relu", name=f"{head}2_relu")
         b.add("fc", out, name=head)
     return b.build()
+
+
+# LeNet-5's Table I: the S2 maps each C3 map reads. Maps 0-5 read 3 neighbours, 6-11 read 4 neighbours,
+# 12-14 read 4 non-neighbours, 15 reads all six.
+LENET_C3_TABLE = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)  # fmt: skip
+
+
+@entry(
+    "lenet5_1998",
+    "LeNet-5 as published: C3's partial connection table, trainable subsampling, fixed RBF output (60,000 params)",
+    "LeCun, Bottou, Bengio, Haffner 1998, 'Gradient-based learning applied to document recognition', Sec. II-B, "
+    "Table I",
+)
+def lenet5_1998() -> Graph:
+    b = Builder("lenet5_1998")
+    b.input("32x32x1")
+    b.add("conv", 6, k=5, name="c1")
+    # Subsampling: the sum of 2x2 inputs times a trainable coefficient plus a trainable bias, per map.
+    b.add("avgpool", k=2, name="s2.pool")
+    b.add("scale", bias=True, name="s2")
+    s2 = b.add("tanh", name="s2.squash")
+    maps = []
+    for j, picks in enumerate(LENET_C3_TABLE):
+        b.add("slice", ",".join(map(str, picks)), inputs=s2, name=f"c3.in{j}")
+        maps.append(b.add("conv", 1, k=5, name=f"c3.map{j}"))
+    b.add("concat", inputs=maps, name="c3")
+    b.add("tanh", name="c3.squash")
+    b.add("avgpool", k=2, name="s4.pool")
+    b.add("scale", bias=True, name="s4")
+    b.add("tanh", name="s4.squash")
+    b.add("conv", 120, k=5, name="c5")
+    b.add("tanh", name="c5.squash")
+    b.add("flatten")
+    b.add("fc", 84, name="f6")
+    b.add("tanh", name="f6.squash")
+    b.add("rbf", 10, name="output")
+    return b.build()
