@@ -87,20 +87,29 @@ def show(
 
 
 @main.command(name="zoo")
-def zoo_command() -> None:
-    """List the built-in networks with their parameters and MACs."""
-    from rich.console import Console
-    from rich.table import Table
+@click.option("--format", "fmt", type=click.Choice(("table", "md", "json")), default="table", show_default=True)
+def zoo_command(fmt: str) -> None:
+    """List the built-in networks: default input, params, MACs (at that input) and source."""
+    from .render.zoo import ZooRow, render_zoo
 
-    table = Table(title="cnncalc zoo", title_justify="left")
-    for header in ("name", "input", "params", "MACs", "description"):
-        table.add_column(header, justify="right" if header in ("params", "MACs") else "left")
+    rows = []
     for name in zoo.names():
         entry = zoo.get(name)
         model = load(name)
-        shape = model.report.inputs[0][1].text()
-        table.add_row(name, shape, f"{model.totals.params:,}", f"{model.totals.macs:,}", entry.summary)
-    Console(highlight=False).print(table)
+        options = " ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in entry.options.items())
+        rows.append(
+            ZooRow(
+                name,
+                model.report.inputs[0][1].text(),
+                model.totals.params,
+                model.totals.buffers,
+                model.totals.macs,
+                entry.summary,
+                entry.source,
+                options,
+            )
+        )
+    click.echo(render_zoo(rows, fmt), nl=False)
 
 
 @main.command()

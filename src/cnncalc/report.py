@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from .expr import Step
 from .ir import Shape
@@ -44,15 +44,17 @@ class Settings:
         }
 
 
-@dataclass(frozen=True)
-class AxisField:
-    size: Fraction
-    jump: Fraction
-    start: Fraction
+class AxisField(NamedTuple):
+    size: int | Fraction
+    jump: int | Fraction
+    start2: int | Fraction  # twice the centre of output 0, kept doubled to stay whole
+
+    @property
+    def start(self) -> Fraction | int:
+        return self.start2 / 2 if isinstance(self.start2, Fraction) else Fraction(self.start2, 2)
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(NamedTuple):
     """The field of one output unit, along H and W; `whole` when it sees the entire input."""
 
     h: AxisField | None = None
@@ -64,9 +66,10 @@ class ReceptiveField:
             return {"global": True}
         if self.h is None or self.w is None:
             return None
-        out: dict[str, Any] = {"size": _num(self.h.size), "jump": _num(self.h.jump), "start": float(self.h.start)}
-        if self.w != self.h:
-            out.update(size_w=_num(self.w.size), jump_w=_num(self.w.jump), start_w=float(self.w.start))
+        h, w = self.h, self.w
+        out: dict[str, Any] = {"size": _num(h.size), "jump": _num(h.jump), "start": float(h.start2) / 2}
+        if w != h:
+            out.update(size_w=_num(w.size), jump_w=_num(w.jump), start_w=float(w.start2) / 2)
         return out
 
     def text(self) -> str:
@@ -80,12 +83,12 @@ class ReceptiveField:
         return f"{_fmt(self.h.size)}x{_fmt(self.w.size)}/{_fmt(self.h.jump)}x{_fmt(self.w.jump)}"
 
 
-def _num(value: Fraction) -> int | float:
-    return value.numerator if value.denominator == 1 else float(value)
+def _num(value: int | Fraction) -> int | float:
+    return value if isinstance(value, int) else float(value)
 
 
-def _fmt(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+def _fmt(value: int | Fraction) -> str:
+    return str(value) if isinstance(value, int) else f"{float(value):g}"
 
 
 @dataclass

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..errors import OpError
 from ..expr import Step
@@ -162,28 +162,39 @@ def make(name: str, kind: tuple[Callable[[Any], Any], Callable[[Any], str]], def
 # ----------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class Window:
+def exact(value: int | Fraction) -> int | Fraction:
+    """A Fraction that is whole as an int, so integer arithmetic stays fast."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
+
+
+class Window(NamedTuple):
     """How one layer moves the receptive field along one axis.
 
     ``span`` more input units are seen, the output step is ``stride`` input
-    units, and output unit 0 is centred ``offset`` input units after input
-    unit 0. A convolution has span K_eff-1, stride S, offset (K_eff-1)/2 - P.
+    units, and output unit 0 is centred ``offset2 / 2`` input units after input
+    unit 0 (kept doubled so half-pixel offsets stay whole numbers). A
+    convolution has span K_eff-1, stride S, offset (K_eff-1)/2 - P.
     """
 
-    span: Fraction
-    stride: Fraction
-    offset: Fraction
+    span: int | Fraction
+    stride: int | Fraction
+    offset2: int | Fraction
+
+    @classmethod
+    def of(cls, span: int | Fraction, stride: int | Fraction, offset: int | Fraction) -> Window:
+        return cls(exact(Fraction(span)), exact(Fraction(stride)), exact(2 * Fraction(offset)))
 
     @classmethod
     def conv(cls, k_eff: int, s: int, pad_before: int) -> Window:
-        return cls(Fraction(k_eff - 1), Fraction(s), Fraction(k_eff - 1, 2) - pad_before)
+        return cls(k_eff - 1, s, k_eff - 1 - 2 * pad_before)
 
     @classmethod
     def transposed(cls, k_eff: int, s: int, p: int) -> Window:
         # Output o reads inputs i with i*S - P + t = o for taps t in [0, K_eff): at most
         # floor((K_eff-1)/S) + 1 of them, centred at (o + P - (K_eff-1)/2)/S.
-        return cls(Fraction((k_eff - 1) // s), Fraction(1, s), (p - Fraction(k_eff - 1, 2)) / s)
+        return cls((k_eff - 1) // s, exact(Fraction(1, s)), exact(Fraction(2 * p - (k_eff - 1), s)))
 
 
 IDENTITY = "identity"  # the field passes through unchanged

@@ -81,6 +81,6 @@ class AdaptiveAvgPool(Op):
             # Window i covers [floor(i*n/o), ceil((i+1)*n/o)): equal windows when o divides n.
             widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
             first = -(-n // o)
-            windows.append(Window(Fraction(widest - 1), Fraction(n, o), Fraction(first - 1, 2)))
+            windows.append(Window.of(widest - 1, Fraction(n, o), Fraction(first - 1, 2)))
         calc.rf = (windows[0], windows[1])
         return calc

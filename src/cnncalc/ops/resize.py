@@ -31,6 +31,6 @@ class Upsample(Op):
         # Output o samples input coordinate (o + 1/2)/F - 1/2 (half-pixel centres, as PyTorch
         # with align_corners=False): nearest reads one input, bilinear its two neighbours.
         span = Fraction(0 if args.get("mode", "nearest") == "nearest" else 1)
-        window = Window(span, 1 / f, (1 / f - 1) / 2)
+        window = Window.of(span, 1 / f, (1 / f - 1) / 2)
         calc.rf = (window, window)
         return calc

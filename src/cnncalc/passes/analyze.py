@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..errors import CnnCalcError, OpError, SpecError
-from ..ir import Graph, Shape
-from ..ops.base import Context, get_op
+from ..ir import Graph, Node, Shape
+from ..ops.base import IDENTITY, Calc, Context, get_op
 from ..report import Layer, Report, Settings, Totals
 from . import rf
 
@@ -27,9 +27,15 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
             source=graph.source,
             line=graph.nodes[0].line,
         )
+    # An op's figures depend only on its arguments and input shapes, so repeated blocks
+    # (a ResNet stage, an EfficientNet stage) are worked out once per distinct layer.
+    memo: dict[tuple[object, ...], Calc] = {}
+    last_state: rf.State = None
+    last_view = None
+    defaults: dict[str, dict[str, object]] = {}
     for node in graph.nodes:
 
-        def fail(message: str, node=node) -> SpecError:  # type: ignore[no-untyped-def]
+        def fail(message: str, node: Node = node) -> SpecError:
             return SpecError(message, source=graph.source, line=node.line, layer=node.name)
 
         try:
@@ -38,8 +44,18 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
             if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
                 raise OpError(_arity(op.name, op.min_inputs, op.max_inputs, node.inputs))
             in_shapes = [shapes[i] for i in node.inputs]
-            ctx = Context(count_biases=settings.count_biases, input_names=tuple(node.inputs))
-            calc = op.calc({**op.defaults(), **node.args}, in_shapes, ctx)
+            if op.name not in defaults:
+                defaults[op.name] = op.defaults()
+            args = {**defaults[op.name], **node.args}
+            try:
+                key: tuple[object, ...] | None = (op.name, *args.items(), *in_shapes)
+                calc = memo.get(key)  # type: ignore[arg-type]
+            except TypeError:  # an argument that cannot be hashed: work it out every time
+                key, calc = None, None
+            if calc is None:
+                calc = op.calc(args, in_shapes, Context(settings.count_biases, tuple(node.inputs)))
+                if key is not None:
+                    memo[key] = calc
         except CnnCalcError as exc:
             if isinstance(exc, SpecError):
                 raise
@@ -49,28 +65,33 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
             if settings.strict and w.code == "inexact":
                 raise fail(w.message + " (--strict)")
             warnings.append(w.message)
-        notes: list[str] = []
-        state = rf.step(calc.rf, [fields[i] for i in node.inputs], in_shapes, calc.output, notes)
-        warnings.extend(dict.fromkeys(notes))
+        if calc.rf is IDENTITY:  # most layers: activations, norms, dropout
+            state = fields[node.inputs[0]]
+        else:
+            notes: list[str] = []
+            state = rf.step(calc.rf, [fields[i] for i in node.inputs], in_shapes, calc.output, notes)
+            warnings.extend(dict.fromkeys(notes))
+        if state is not last_state:
+            last_state, last_view = state, rf.view(state)
         shapes[node.name] = calc.output
         fields[node.name] = state
-        aux[node.name] = node.aux or (bool(node.inputs) and all(aux[i] for i in node.inputs))
+        is_aux = aux[node.name] = node.aux or (bool(node.inputs) and all(aux[i] for i in node.inputs))
         layers.append(
             Layer(
-                name=node.name,
-                op=op.name,
-                inputs=list(node.inputs),
-                output=calc.output,
-                weights=calc.weights,
-                biases=calc.biases,
-                buffers=calc.buffers,
-                macs=calc.macs,
-                activation_bytes=calc.output.numel * settings.bytes_per_value,
-                rf=rf.view(state),
-                warnings=warnings,
-                steps=calc.steps,
-                line=node.line,
-                aux=aux[node.name],
+                node.name,
+                op.name,
+                list(node.inputs),
+                calc.output,
+                calc.weights,
+                calc.biases,
+                calc.buffers,
+                calc.macs,
+                calc.output.numel * settings.bytes_per_value,
+                last_view,
+                warnings,
+                calc.steps,
+                node.line,
+                is_aux,
             )
         )
     inputs = [(n.name, shapes[n.name]) for n in graph.inputs]

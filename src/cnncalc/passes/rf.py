@@ -1,47 +1,48 @@
 """Receptive field, carried layer by layer along H and W.
 
-State per layer: a `Field` (size, jump, start along each axis, plus how many
-units the map has and how wide the input was), `WHOLE` for layers that see
-the entire input, or None where no field applies (vector inputs, scrambling
-reshapes). Over branches the field is the union of the fields of all paths.
+State per layer: a `Field` (per axis: size, jump, twice the start, units in the
+map, width of the input), `WHOLE` for layers that see the entire input, or
+None where no field applies (vector inputs, scrambling reshapes). Over
+branches the field is the union of the fields of all paths. Starts are kept
+doubled (input pixel 0 is centred at 1/2, so at 1) to stay whole numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import NamedTuple
 
 from ..ir import Shape
-from ..ops.base import DENSE, FLATTEN, GLOBAL, IDENTITY, MERGE, SOURCE, RFRule, Window
+from ..ops.base import DENSE, FLATTEN, GLOBAL, IDENTITY, MERGE, SOURCE, RFRule, Window, exact
 from ..report import AxisField, ReceptiveField
 
+Number = int | Fraction
 
-@dataclass(frozen=True)
-class Axis:
-    size: Fraction
-    jump: Fraction
-    start: Fraction  # centre of unit 0, in input pixels; input pixel 0 spans [0, 1)
+
+class Axis(NamedTuple):
+    size: Number
+    jump: Number
+    start2: Number  # twice the centre of unit 0, in input pixels; input pixel 0 spans [0, 1)
     units: int  # length of the map along this axis
     extent: int  # length of the network input along this axis
 
-    def lo(self) -> Fraction:
-        return self.start - self.size / 2
-
-    def hi(self) -> Fraction:
-        return self.start + (self.units - 1) * self.jump + self.size / 2
-
     def through(self, w: Window, units: int) -> Axis:
         return Axis(
-            size=self.size + w.span * self.jump,
-            jump=self.jump * w.stride,
-            start=self.start + w.offset * self.jump,
-            units=units,
-            extent=self.extent,
+            self.size + w.span * self.jump,
+            self.jump * w.stride,
+            self.start2 + w.offset2 * self.jump,
+            units,
+            self.extent,
         )
 
+    def lo2(self) -> Number:
+        return self.start2 - self.size
 
-@dataclass(frozen=True)
-class Field:
+    def hi2(self) -> Number:
+        return self.start2 + 2 * (self.units - 1) * self.jump + self.size
+
+
+class Field(NamedTuple):
     h: Axis
     w: Axis
     flat: bool = False  # flattened into a vector: kept only to work out what fc sees
@@ -52,51 +53,48 @@ State = Field | str | None
 
 
 def source(shape: Shape) -> State:
-    if not shape.spatial:
+    if shape.h is None or shape.w is None:
         return None
-    assert shape.h is not None and shape.w is not None
-    one = Fraction(1)
-    return Field(Axis(one, one, Fraction(1, 2), shape.h, shape.h), Axis(one, one, Fraction(1, 2), shape.w, shape.w))
+    return Field(Axis(1, 1, 1, shape.h, shape.h), Axis(1, 1, 1, shape.w, shape.w))
 
 
 def step(rule: RFRule, inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[str]) -> State:
     """The field of one layer from its rule and its inputs' fields."""
     first = inputs[0] if inputs else None
+    if rule.__class__ is tuple:
+        if first.__class__ is not Field:
+            return first
+        assert out.h is not None and out.w is not None and isinstance(first, Field)
+        return Field(first.h.through(rule[0], out.h), first.w.through(rule[1], out.w))
+    if rule == IDENTITY:
+        return first
     if rule == SOURCE:
         return source(out)
     if rule == GLOBAL:
         return WHOLE if first is not None else None
-    if rule == IDENTITY:
-        return first
     if rule == FLATTEN:
-        return replace(first, flat=True) if isinstance(first, Field) else first
+        return first._replace(flat=True) if isinstance(first, Field) else first
     if rule == DENSE:
         return _dense(first)
     if rule == MERGE:
         return _merge(inputs, in_shapes, out, notes)
-    if isinstance(rule, tuple):
-        if not isinstance(first, Field):
-            return first
-        assert out.h is not None and out.w is not None
-        return Field(first.h.through(rule[0], out.h), first.w.through(rule[1], out.w))
     return None  # a reshape that scrambles positions
+
+
+def _half(value: Number) -> Number:
+    if isinstance(value, int):
+        return value >> 1 if value & 1 == 0 else Fraction(value, 2)
+    return exact(value / 2)
 
 
 def _dense(first: State) -> State:
     """Each fc output sees every position of the map it was flattened from."""
     if not isinstance(first, Field):
         return first
-    axes = []
-    for a in (first.h, first.w):
-        lo, hi = a.lo(), a.hi()
-        axes.append((lo, hi, a))
-    if all(lo <= 0 and hi >= a.extent for lo, hi, a in axes):
+    h, w = first.h, first.w
+    if all(a.lo2() <= 0 and a.hi2() >= 2 * a.extent for a in (h, w)):
         return WHOLE
-    (hl, hh, ha), (wl, wh, wa) = axes
-    return Field(
-        Axis(hh - hl, ha.jump, (hl + hh) / 2, 1, ha.extent),
-        Axis(wh - wl, wa.jump, (wl + wh) / 2, 1, wa.extent),
-    )
+    return Field(*(Axis(_half(a.hi2() - a.lo2()), a.jump, _half(a.lo2() + a.hi2()), 1, a.extent) for a in (h, w)))
 
 
 def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[str]) -> State:
@@ -116,9 +114,9 @@ def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[
             fields.append(state)
     if not fields:
         return None
-    if len(fields) == 1:
+    if len(fields) == 1 or all(f == fields[0] for f in fields):
         return fields[0]
-    return Field(*(_union([f.h if i == 0 else f.w for f in fields], notes) for i in (0, 1)))
+    return Field(_union([f.h for f in fields], notes), _union([f.w for f in fields], notes))
 
 
 def _union(axes: list[Axis], notes: list[str]) -> Axis:
@@ -126,16 +124,18 @@ def _union(axes: list[Axis], notes: list[str]) -> Axis:
     if len(jumps) > 1:
         shown = ", ".join(f"{float(j):g}" for j in jumps)
         notes.append(f"branches arrive with different jumps ({shown}); the field uses the largest")
-    lo = min(a.start - a.size / 2 for a in axes)
-    hi = max(a.start + a.size / 2 for a in axes)
-    return Axis(hi - lo, jumps[-1], (lo + hi) / 2, axes[0].units, max(a.extent for a in axes))
+    lo2 = min(a.start2 - a.size for a in axes)
+    hi2 = max(a.start2 + a.size for a in axes)
+    return Axis(_half(hi2 - lo2), jumps[-1], _half(lo2 + hi2), axes[0].units, max(a.extent for a in axes))
+
+
+_WHOLE_VIEW = ReceptiveField(whole=True)
 
 
 def view(state: State) -> ReceptiveField | None:
     if state == WHOLE:
-        return ReceptiveField(whole=True)
-    if not isinstance(state, Field) or state.flat:
+        return _WHOLE_VIEW
+    if state.__class__ is not Field or state.flat:  # type: ignore[union-attr]
         return None
-    return ReceptiveField(
-        AxisField(state.h.size, state.h.jump, state.h.start), AxisField(state.w.size, state.w.jump, state.w.start)
-    )
+    h, w = state.h, state.w  # type: ignore[union-attr]
+    return ReceptiveField(AxisField(h.size, h.jump, h.start2), AxisField(w.size, w.jump, w.start2))
