@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import CnnCalcError, OpError
 from .ir import Graph, Node
-from .ops.base import get_op, suggest_key
+from .ops.base import Op, get_op, suggest_key
 
 
 class Builder:
@@ -50,32 +50,24 @@ class Builder:
         label = name or self._auto_name(spec.name)
         if label in self._taken:
             raise CnnCalcError(f"{label}: the name is already taken")
-        args: dict[str, Any] = {}
         try:
-            if positional:
-                if spec.positional is None or len(positional) > 1:
-                    raise OpError(f"{spec.name} takes {'one value' if spec.positional else 'no value'} before its keys")
-                args[spec.positional.name] = spec.positional.read(positional[0])
-            elif spec.positional is not None and spec.positional.required:
-                raise OpError(f"{spec.name} needs its {spec.positional.help or spec.positional.name}")
-            for key, value in keys.items():
-                param = spec.param(key)
-                if param is None or param is spec.positional:
-                    raise OpError(f"unknown key {key!r} for {spec.name}{suggest_key(spec, key)}")
-                args[key] = param.read(value)
-            for param in spec.keys:
-                if param.required and param.name not in args:
-                    raise OpError(f"{spec.name} needs {param.name}= ({param.help})")
-        except OpError as exc:
-            raise CnnCalcError(f"{label}: {exc}") from None
-        if spec.bias_follows_setting():
-            args.setdefault("bias", self.bias)
+            key = (spec.name, positional, tuple(keys.items()), self.bias)
+            args = _PARSED.get(key)
+        except TypeError:  # an unhashable value: parse without the cache
+            key, args = None, None
+        if args is None:
+            try:
+                args = _parse_args(spec, positional, keys, self.bias)
+            except OpError as exc:
+                raise CnnCalcError(f"{label}: {exc}") from None
+            if key is not None:
+                _PARSED[key] = args
         if inputs is None:
             wired = [] if spec.max_inputs == 0 else ([self.last] if self.last else [])
         else:
             wired = [inputs] if isinstance(inputs, str) else list(inputs)
         wired = [w for w in wired if w is not None]
-        self._nodes.append(Node(label, spec.name, {**spec.defaults(), **args}, wired, aux=aux))
+        self._nodes.append(Node(label, spec.name, dict(args), wired, aux=aux))
         self._taken.add(label)
         self.last = label
         return label
@@ -92,3 +84,29 @@ class Builder:
 
     def build(self) -> Graph:
         return Graph(self.name, list(self._nodes), source=self.name).sorted()
+
+
+# Parsed arguments by (op, positional, keys, bias default): a zoo model repeats a few layer kinds many times.
+_PARSED: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _parse_args(spec: Op, positional: tuple[Any, ...], keys: dict[str, Any], bias: bool) -> dict[str, Any]:
+    """Check and read the values exactly as the spec parser does; defaults filled in."""
+    args: dict[str, Any] = {}
+    if positional:
+        if spec.positional is None or len(positional) > 1:
+            raise OpError(f"{spec.name} takes {'one value' if spec.positional else 'no value'} before its keys")
+        args[spec.positional.name] = spec.positional.read(positional[0])
+    elif spec.positional is not None and spec.positional.required:
+        raise OpError(f"{spec.name} needs its {spec.positional.help or spec.positional.name}")
+    for key, value in keys.items():
+        param = spec.param(key)
+        if param is None or param is spec.positional:
+            raise OpError(f"unknown key {key!r} for {spec.name}{suggest_key(spec, key)}")
+        args[key] = param.read(value)
+    for param in spec.keys:
+        if param.required and param.name not in args:
+            raise OpError(f"{spec.name} needs {param.name}= ({param.help})")
+    if spec.bias_follows_setting():
+        args.setdefault("bias", bias)
+    return {**spec.defaults(), **args}

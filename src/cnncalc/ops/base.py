@@ -255,17 +255,19 @@ class Op:
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         raise NotImplementedError
 
+    # Filled once by `register`: lookups the parser, builder and analysis do for every layer.
+    _params: ClassVar[dict[str, Param]] = {}
+    _defaults: ClassVar[dict[str, Any]] = {}
+    _bias_follows: ClassVar[bool] = False
+
     @classmethod
     def param(cls, key: str) -> Param | None:
-        if cls.positional is not None and cls.positional.name == key:
-            return cls.positional
-        return next((p for p in cls.keys if p.name == key), None)
+        return cls._params.get(key)
 
     @classmethod
     def bias_follows_setting(cls) -> bool:
         """Layers whose bias is on by default take `set bias=` / the builder's default."""
-        bias = cls.param("bias")
-        return bias is not None and bias.default is True
+        return cls._bias_follows
 
     @classmethod
     def key_names(cls) -> list[str]:
@@ -273,8 +275,7 @@ class Op:
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        params = list(cls.keys) + ([cls.positional] if cls.positional else [])
-        return {p.name: p.default for p in params if p.default is not None}
+        return dict(cls._defaults)
 
 
 _REGISTRY: dict[str, Op] = {}
@@ -282,6 +283,11 @@ _REGISTRY: dict[str, Op] = {}
 
 def register(cls: type[Op]) -> type[Op]:
     """Class decorator: add an op under its name and aliases; a name may be taken once."""
+    params = ([cls.positional] if cls.positional else []) + list(cls.keys)
+    cls._params = {p.name: p for p in params}
+    cls._defaults = {p.name: p.default for p in params if p.default is not None}
+    bias = cls._params.get("bias")
+    cls._bias_follows = bias is not None and bias.default is True
     for key in (cls.name, *cls.aliases):
         if key.lower() in _REGISTRY:
             raise RuntimeError(f"op {key!r} is registered twice")
@@ -290,7 +296,7 @@ def register(cls: type[Op]) -> type[Op]:
 
 
 def get_op(name: str) -> Op:
-    op = _REGISTRY.get(name.lower())
+    op = _REGISTRY.get(name) or _REGISTRY.get(name.lower())
     if op is None:
         close = difflib.get_close_matches(name.lower(), list(_REGISTRY), n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
