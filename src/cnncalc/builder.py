@@ -109,4 +109,4 @@ def _parse_args(spec: Op, positional: tuple[Any, ...], keys: dict[str, Any], bia
             raise OpError(f"{spec.name} needs {param.name}= ({param.help})")
     if spec.bias_follows_setting():
         args.setdefault("bias", bias)
-    return {**spec.defaults(), **args}
+    return spec.complete(args)

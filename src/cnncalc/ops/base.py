@@ -277,6 +277,11 @@ class Op:
     def defaults(cls) -> dict[str, Any]:
         return dict(cls._defaults)
 
+    @classmethod
+    def complete(cls, args: dict[str, Any]) -> dict[str, Any]:
+        """Arguments with defaults filled in, including those that depend on others (a pool's stride)."""
+        return {**cls._defaults, **args}
+
 
 _REGISTRY: dict[str, Op] = {}
 

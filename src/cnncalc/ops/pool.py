@@ -20,6 +20,13 @@ class _Pool(Op):
         make("ceil", boolean(), False, help="ceil mode: keep a last partial window"),
     )
 
+    @classmethod
+    def complete(cls, args: dict[str, Any]) -> dict[str, Any]:
+        full = super().complete(args)
+        if full.get("s") is None and "k" in full:
+            full["s"] = full["k"]  # the stride defaults to the window
+        return full
+
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x = inputs[0]
         _, _, c = need_map(self.name, x)

@@ -32,7 +32,6 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
     memo: dict[tuple[object, ...], Calc] = {}
     last_state: rf.State = None
     last_view = None
-    defaults: dict[str, dict[str, object]] = {}
     for node in graph.nodes:
 
         def fail(message: str, node: Node = node) -> SpecError:
@@ -44,9 +43,7 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
             if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
                 raise OpError(_arity(op.name, op.min_inputs, op.max_inputs, node.inputs))
             in_shapes = [shapes[i] for i in node.inputs]
-            if op.name not in defaults:
-                defaults[op.name] = op.defaults()
-            args = {**defaults[op.name], **node.args}
+            args = op.complete(node.args)
             try:
                 key: tuple[object, ...] | None = (op.name, *args.items(), *in_shapes)
                 calc = memo.get(key)  # type: ignore[arg-type]

@@ -181,7 +181,7 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
             raise fail(f"{op.name} has no input before it: the first layer must be `input HxWxC`")
         else:
             inputs = [previous]
-    return Node(name, op.name, {**op.defaults(), **args}, inputs, line.number, aux)
+    return Node(name, op.name, op.complete(args), inputs, line.number, aux)
 
 
 def _key_list(op: Op) -> str:
