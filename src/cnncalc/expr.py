@@ -12,9 +12,9 @@ from __future__ import annotations
 import ast
 import functools
 import math
-from dataclasses import dataclass, field
 from fractions import Fraction
 from types import CodeType
+from typing import NamedTuple
 
 Number = int | Fraction
 
@@ -69,18 +69,20 @@ def as_number(value: Fraction) -> Number:
     return value.numerator if value.denominator == 1 else value
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One line of worked arithmetic: ``label = formula = substituted = value``."""
 
     label: str
     formula: str
-    values: dict[str, Number] = field(default_factory=dict)
-    value: Number = 0
+    values: dict[str, Number]
+    value: Number
 
     @classmethod
     def of(cls, label: str, formula: str, **values: Number) -> Step:
-        return cls(label, formula, values, evaluate(formula, values))
+        result = eval(_compiled(formula), _GLOBALS, values)  # our own formulas, checked in _compiled
+        if result.__class__ is Fraction and result.denominator == 1:
+            result = result.numerator
+        return cls(label, formula, values, result)
 
     def substituted(self) -> str:
         """The formula with every name replaced by its value, in Python syntax."""

@@ -6,20 +6,19 @@ the figure come from one formula.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from .errors import OpError
 from .expr import Step
 
 
-@dataclass(frozen=True)
-class AxisOut:
+class AxisOut(NamedTuple):
     """The output length along one axis, with what the division left over."""
 
     step: Step
-    quotient: Fraction  # (N + pads - K_eff) / S, before floor or ceil
-    dropped: int  # padded rows or columns no window reads (floor mode only)
+    remainder: int  # (N + pads - K_eff) mod S: padded rows or columns no window reads (floor mode)
+    stride: int
 
     @property
     def value(self) -> int:
@@ -27,7 +26,19 @@ class AxisOut:
 
     @property
     def exact(self) -> bool:
-        return self.quotient.denominator == 1
+        return self.remainder == 0
+
+    @property
+    def dropped(self) -> int:
+        return self.remainder
+
+    @property
+    def quotient(self) -> Fraction:
+        """(N + pads - K_eff) / S before floor or ceil (from the step's own values)."""
+        v = self.step.values
+        pads = v["P"] * 2 if "P" in v else v["P_1"] + v["P_2"]
+        k_eff = v.get("D", 1) * (v["K"] - 1) + 1
+        return Fraction(v["N"] + pads - k_eff, v["S"])
 
 
 def effective_kernel(k: int, d: int = 1) -> int:
@@ -67,24 +78,34 @@ def conv_out(label: str, n: int, k: int, s: int, pad: tuple[int, int], d: int = 
         if pb + pa == 0:
             hint += f" or p>={-(-(k_eff - n) // 2)}"
         raise OpError(f"{what} is larger than {where}: {hint}")
-    quotient = Fraction(padded - k_eff, s)
-    sym = pb == pa
-    pads = "2*P" if sym else "P_1 + P_2"
     values: dict[str, int] = {"N": n, "K": k, "S": s}
-    values.update({"P": pb} if sym else {"P_1": pb, "P_2": pa})
+    if pb == pa:
+        values["P"] = pb
+    else:
+        values["P_1"], values["P_2"] = pb, pa
     if d > 1:
         values["D"] = d
-    inner = f"(N + {pads} - K)/S" if d == 1 else f"(N + {pads} - D*(K - 1) - 1)/S"
+    formula = _FORMULAS[pb == pa, d > 1, ceil]
+    step = Step.of(label, formula, **values)
     if ceil:
-        step = Step.of(label, f"ceil({inner}) + 1", **values)
         out = int(step.value)
         if (out - 1) * s >= n + pb:
-            step = Step.of(label, f"ceil({inner})", **values)
+            step = Step.of(label, formula[: -len(" + 1")], **values)
         if step.value < 1:
             raise OpError(f"kernel {k} leaves no window on the {n}-wide input, even in ceil mode")
-        return AxisOut(step, quotient, 0)
-    step = Step.of(label, f"floor({inner}) + 1", **values)
-    return AxisOut(step, quotient, (padded - k_eff) % s)
+        return AxisOut(step, 0, s)
+    return AxisOut(step, (padded - k_eff) % s, s)
+
+
+def _output_formula(symmetric: bool, dilated: bool, ceil: bool) -> str:
+    pads = "2*P" if symmetric else "P_1 + P_2"
+    inner = f"(N + {pads} - D*(K - 1) - 1)/S" if dilated else f"(N + {pads} - K)/S"
+    return f"{'ceil' if ceil else 'floor'}({inner}) + 1"
+
+
+# The output-size formula for each case, built once (the step shows the one that applies).
+_FORMULAS = {(sym, dil, ceil): _output_formula(sym, dil, ceil) for sym in (True, False) for dil in (True, False)
+             for ceil in (True, False)}  # fmt: skip
 
 
 def conv_transpose_out(label: str, n: int, k: int, s: int, p: int, output_padding: int = 0, d: int = 1) -> Step:

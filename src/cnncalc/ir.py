@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SpecError
 
 
-@dataclass(frozen=True)
-class Shape:
-    """An activation without its batch: a feature map H x W x C, or a vector of C."""
+class Shape(NamedTuple):
+    """An activation without its batch: a feature map H x W x C, or a vector of C.
+
+    A tuple underneath, so that comparing and hashing shapes (done for every layer) is cheap.
+    """
 
     c: int
     h: int | None = None
@@ -25,9 +27,8 @@ class Shape:
         return self.c * (self.h or 1) * (self.w or 1)
 
     def dims(self, layout: str = "hwc") -> list[int]:
-        if not self.spatial:
+        if self.h is None or self.w is None:
             return [self.c]
-        assert self.h is not None and self.w is not None
         return [self.c, self.h, self.w] if layout == "chw" else [self.h, self.w, self.c]
 
     def text(self, layout: str = "hwc") -> str:
@@ -47,6 +48,22 @@ class Node:
     inputs: list[str] = field(default_factory=list)
     line: int | None = None
     aux: bool = False  # training only (an auxiliary classifier): params count, inference MACs do not
+    _signature: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def signature(self) -> int | None:
+        """A number standing for the op and its arguments (equal numbers, equal arguments); None if an
+        argument cannot be hashed. Worked out once: a node's args are not changed after it is made."""
+        if self._signature is None:
+            try:
+                key = (self.op, *self.args.items())
+                self._signature = _SIGNATURES.setdefault(key, len(_SIGNATURES))
+            except TypeError:
+                return None
+        return self._signature
+
+
+# Op-and-arguments tuples interned as small ints, so that hashing them per layer is cheap.
+_SIGNATURES: dict[tuple[Any, ...], int] = {}
 
 
 @dataclass
@@ -103,6 +120,13 @@ class Graph:
                         line=n.line,
                         layer=n.name,
                     )
+        seen: set[str] = set()
+        for n in self.nodes:
+            if any(i not in seen for i in n.inputs):
+                break
+            seen.add(n.name)
+        else:
+            return self  # already in order, as the parser and the builder give it
         order: list[Node] = []
         state: dict[str, int] = {}  # 1 = on the current path, 2 = placed
         for root in self.nodes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -31,7 +31,8 @@ class Settings:
             FLOPS_CONVENTION,
             f"memory: output activations at {self.bytes_per_value} bytes a value (float32), batch 1",
             "shapes: " + ("C x H x W" if self.layout == "chw" else "H x W x C") + ", batch not shown",
-            "receptive field: size / jump in input pixels; start is the centre of output 0 (pixel 0 spans 0..1)",
+            "receptive field: size / jump in input pixels; start is the centre of output 0 (pixel 0 spans 0..1); "
+            "a 1x1 gate broadcast by add/mul (squeeze-and-excitation) adds global context not counted in it",
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +84,24 @@ class ReceptiveField(NamedTuple):
         return f"{_fmt(self.h.size)}x{_fmt(self.w.size)}/{_fmt(self.h.jump)}x{_fmt(self.w.jump)}"
 
 
+_WHOLE_VIEW = ReceptiveField(whole=True)
+
+
+def field_view(state: Any) -> ReceptiveField | None:
+    """The receptive-field pass keeps a tuple per axis (size, jump, twice the start, ...), "whole", or None."""
+    if state == "whole":
+        return _WHOLE_VIEW
+    if state is None or state.flat:
+        return None
+    h, w = state.h, state.w
+    return ReceptiveField(AxisField(h.size, h.jump, h.start2), AxisField(w.size, w.jump, w.start2))
+
+
+def _rf_dict(state: Any) -> dict[str, Any] | None:
+    view = field_view(state)
+    return view.to_dict() if view else None
+
+
 def _num(value: int | Fraction) -> int | float:
     return value if isinstance(value, int) else float(value)
 
@@ -91,9 +110,8 @@ def _fmt(value: int | Fraction) -> str:
     return str(value) if isinstance(value, int) else f"{float(value):g}"
 
 
-@dataclass
-class Layer:
-    """One row of the report."""
+class Layer(NamedTuple):
+    """One row of the report (a tuple underneath: a network has thousands and they are made on every load)."""
 
     name: str
     op: str
@@ -104,31 +122,40 @@ class Layer:
     buffers: int
     macs: int
     activation_bytes: int
-    rf: ReceptiveField | None
-    warnings: list[str] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
+    field: Any  # the receptive-field pass's state for this layer; `rf` shows it
+    warnings: list[str]
+    steps: list[Step]
     line: int | None = None
     aux: bool = False  # training only: in the params, not in the inference MACs or memory
+
+    @property
+    def rf(self) -> ReceptiveField | None:
+        """The receptive field of one output unit (None where no field applies)."""
+        return field_view(self.field)
 
     @property
     def params(self) -> int:
         return self.weights + self.biases
 
-    def to_dict(self, layout: str = "hwc") -> dict[str, Any]:
-        return {
+    def to_dict(self, layout: str = "hwc", rf: dict[str, Any] | bool | None = False) -> dict[str, Any]:
+        """This layer's entry of the JSON report (`rf` lets the report pass a field dict it already made)."""
+        out = {
             "name": self.name,
             "op": self.op,
             "inputs": list(self.inputs),
             "output_shape": self.output.dims(layout),
-            "params": self.params,
+            "params": self.weights + self.biases,
             "weights": self.weights,
             "biases": self.biases,
             "buffers": self.buffers,
             "macs": self.macs,
             "activation_bytes": self.activation_bytes,
-            "rf": self.rf.to_dict() if self.rf else None,
+            "rf": _rf_dict(self.field) if rf is False else rf,
             "warnings": list(self.warnings),
-        } | ({"training_only": True} if self.aux else {})
+        }
+        if self.aux:
+            out["training_only"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -185,6 +212,16 @@ class Report:
                 return x
         raise KeyError(name)
 
+    def _layer_dicts(self, layout: str) -> list[dict[str, Any]]:
+        out = []
+        last_field: Any = None
+        last_dict: dict[str, Any] | None = None
+        for x in self.layers:
+            if x.field is not last_field:  # runs of layers share one field (activations, norms)
+                last_field, last_dict = x.field, _rf_dict(x.field)
+            out.append(x.to_dict(layout, dict(last_dict) if last_dict else None))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         layout = self.settings.layout
         first = self.inputs[0][1].dims(layout) if self.inputs else []
@@ -193,6 +230,6 @@ class Report:
             "input": first,
             "inputs": [{"name": n, "shape": s.dims(layout)} for n, s in self.inputs],
             "settings": self.settings.to_dict(),
-            "layers": [x.to_dict(layout) for x in self.layers],
+            "layers": self._layer_dicts(layout),
             "totals": self.totals.to_dict(),
         } | ({"training_only": self.training_only} if self.training_only else {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import CnnCalcError, OpError, SpecError
 from ..ir import Graph, Node, Shape
-from ..ops.base import IDENTITY, Calc, Context, get_op
+from ..ops.base import IDENTITY, Calc, Context, Op, get_op
 from ..report import Layer, Report, Settings, Totals
 from . import rf
 
@@ -27,64 +27,64 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
             source=graph.source,
             line=graph.nodes[0].line,
         )
-    # An op's figures depend only on its arguments and input shapes, so repeated blocks
-    # (a ResNet stage, an EfficientNet stage) are worked out once per distinct layer.
-    memo: dict[tuple[object, ...], Calc] = {}
-    last_state: rf.State = None
-    last_view = None
+    # An op's figures depend only on its arguments, input shapes and the bias setting, so repeated
+    # blocks (a ResNet stage) are worked out once, and a network analysed again costs only the walk.
+    memo = _CALCS[settings.count_biases]
+    if len(memo) > _CALC_LIMIT:
+        memo.clear()
+    strict, bytes_per_value, count_biases = settings.strict, settings.bytes_per_value, settings.count_biases
+    ops: dict[str, Op] = {}
+    append = layers.append
     for node in graph.nodes:
-
-        def fail(message: str, node: Node = node) -> SpecError:
-            return SpecError(message, source=graph.source, line=node.line, layer=node.name)
-
+        names = node.inputs
         try:
-            op = get_op(node.op)
-            count = len(node.inputs)
-            if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
-                raise OpError(_arity(op.name, op.min_inputs, op.max_inputs, node.inputs))
-            in_shapes = [shapes[i] for i in node.inputs]
-            args = op.complete(node.args)
-            try:
-                key: tuple[object, ...] | None = (op.name, *args.items(), *in_shapes)
-                calc = memo.get(key)  # type: ignore[arg-type]
-            except TypeError:  # an argument that cannot be hashed: work it out every time
-                key, calc = None, None
+            op = ops.get(node.op) or ops.setdefault(node.op, get_op(node.op))
+            in_shapes = [shapes[i] for i in names]
+            signature = node._signature if node._signature is not None else node.signature()
+            calc = key = None
+            if signature is not None:
+                key = (signature, *in_shapes)
+                calc = memo.get(key)
             if calc is None:
-                calc = op.calc(args, in_shapes, Context(settings.count_biases, tuple(node.inputs)))
+                count = len(names)
+                if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
+                    raise OpError(_arity(op.name, op.min_inputs, op.max_inputs, names))
+                calc = op.calc(op.complete(node.args), in_shapes, Context(count_biases, tuple(names)))
                 if key is not None:
                     memo[key] = calc
         except CnnCalcError as exc:
             if isinstance(exc, SpecError):
                 raise
-            raise fail(str(exc)) from None
+            raise _located(graph, node, str(exc)) from None
         warnings = []
         for w in calc.warnings:
-            if settings.strict and w.code == "inexact":
-                raise fail(w.message + " (--strict)")
+            if strict and w.code == "inexact":
+                raise _located(graph, node, w.message + " (--strict)")
             warnings.append(w.message)
         if calc.rf is IDENTITY:  # most layers: activations, norms, dropout
-            state = fields[node.inputs[0]]
+            state = fields[names[0]]
         else:
             notes: list[str] = []
-            state = rf.step(calc.rf, [fields[i] for i in node.inputs], in_shapes, calc.output, notes)
-            warnings.extend(dict.fromkeys(notes))
-        if state is not last_state:
-            last_state, last_view = state, rf.view(state)
-        shapes[node.name] = calc.output
-        fields[node.name] = state
-        is_aux = aux[node.name] = node.aux or (bool(node.inputs) and all(aux[i] for i in node.inputs))
-        layers.append(
+            state = rf.step(calc.rf, [fields[i] for i in names], in_shapes, calc.output, notes)
+            if notes:
+                warnings.extend(dict.fromkeys(notes))
+        output = calc.output
+        name = node.name
+        shapes[name] = output
+        fields[name] = state
+        is_aux = aux[name] = node.aux or (bool(names) and all([aux[i] for i in names]))
+        append(
             Layer(
-                node.name,
+                name,
                 op.name,
-                list(node.inputs),
-                calc.output,
+                list(names),
+                output,
                 calc.weights,
                 calc.biases,
                 calc.buffers,
                 calc.macs,
-                calc.output.numel * settings.bytes_per_value,
-                last_view,
+                output.numel * bytes_per_value,
+                state,
                 warnings,
                 calc.steps,
                 node.line,
@@ -93,6 +93,14 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
         )
     inputs = [(n.name, shapes[n.name]) for n in graph.inputs]
     return Report(graph.name, inputs, settings, layers, Totals.of(layers))
+
+
+_CALCS: dict[bool, dict[tuple[object, ...], Calc]] = {True: {}, False: {}}
+_CALC_LIMIT = 50_000
+
+
+def _located(graph: Graph, node: Node, message: str) -> SpecError:
+    return SpecError(message, source=graph.source, line=node.line, layer=node.name)
 
 
 def _arity(op: str, least: int, most: int | None, given: list[str]) -> str:

@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 from ..ir import Shape
 from ..ops.base import DENSE, FLATTEN, GLOBAL, IDENTITY, MERGE, SOURCE, RFRule, Window, exact
-from ..report import AxisField, ReceptiveField
 
 Number = int | Fraction
 
@@ -48,7 +47,7 @@ class Field(NamedTuple):
     flat: bool = False  # flattened into a vector: kept only to work out what fc sees
 
 
-WHOLE = "whole"
+WHOLE = "whole"  # report.field_view knows this word
 State = Field | str | None
 
 
@@ -100,42 +99,28 @@ def _dense(first: State) -> State:
 def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[str]) -> State:
     fields: list[Field] = []
     for state, shape in zip(inputs, in_shapes, strict=True):
-        broadcast = shape != out and (not shape.spatial or (shape.h, shape.w) == (1, 1))
-        if broadcast:
-            if state is not None:
-                notes.append(
-                    "a 1x1 input is broadcast over the map; the global context it carries is not "
-                    "counted in the receptive field shown"
-                )
+        if state is None:
             continue
+        if shape != out and (shape.h is None or (shape.h == 1 and shape.w == 1)):
+            continue  # a broadcast gate: its global context is left out (stated in the conventions)
         if state == WHOLE:
             return WHOLE
-        if isinstance(state, Field):
-            fields.append(state)
+        if state not in fields:
+            fields.append(state)  # type: ignore[arg-type]
     if not fields:
         return None
-    if len(fields) == 1 or all(f == fields[0] for f in fields):
+    if len(fields) == 1:
         return fields[0]
     return Field(_union([f.h for f in fields], notes), _union([f.w for f in fields], notes))
 
 
 def _union(axes: list[Axis], notes: list[str]) -> Axis:
-    jumps = sorted({a.jump for a in axes})
-    if len(jumps) > 1:
+    jump = axes[0].jump
+    if any(a.jump != jump for a in axes):
+        jumps = sorted({a.jump for a in axes})
         shown = ", ".join(f"{float(j):g}" for j in jumps)
         notes.append(f"branches arrive with different jumps ({shown}); the field uses the largest")
-    lo2 = min(a.start2 - a.size for a in axes)
-    hi2 = max(a.start2 + a.size for a in axes)
-    return Axis(_half(hi2 - lo2), jumps[-1], _half(lo2 + hi2), axes[0].units, max(a.extent for a in axes))
-
-
-_WHOLE_VIEW = ReceptiveField(whole=True)
-
-
-def view(state: State) -> ReceptiveField | None:
-    if state == WHOLE:
-        return _WHOLE_VIEW
-    if state.__class__ is not Field or state.flat:  # type: ignore[union-attr]
-        return None
-    h, w = state.h, state.w  # type: ignore[union-attr]
-    return ReceptiveField(AxisField(h.size, h.jump, h.start2), AxisField(w.size, w.jump, w.start2))
+        jump = jumps[-1]
+    lo2 = min([a.start2 - a.size for a in axes])
+    hi2 = max([a.start2 + a.size for a in axes])
+    return Axis(_half(hi2 - lo2), jump, _half(lo2 + hi2), axes[0].units, max([a.extent for a in axes]))

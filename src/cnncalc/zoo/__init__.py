@@ -86,7 +86,19 @@ def get(name: str) -> ZooEntry:
 
 
 def build(name: str, options: Mapping[str, Any] | None = None) -> Graph:
-    return get(name).make(options)
+    """The graph of a zoo model. Built once per process and options, then shared: graphs are never mutated
+    (`Graph.with_input_shapes` and the passes make new objects), so sharing is safe."""
+    key = (name, tuple(sorted((options or {}).items())))
+    try:
+        graph = _BUILT.get(key)
+    except TypeError:  # an unhashable option value
+        return get(name).make(options)
+    if graph is None:
+        graph = _BUILT[key] = get(name).make(options)
+    return graph
+
+
+_BUILT: dict[tuple[Any, ...], Graph] = {}
 
 
 _loaded = False
