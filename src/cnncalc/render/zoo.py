@@ -26,6 +26,13 @@ def render_zoo(rows: list[ZooRow], fmt: str = "table") -> str:
         return json.dumps([asdict(r) for r in rows], indent=2) + "\n"
     if fmt == "md":
         lines = [
+            "# The zoo",
+            "",
+            f"{len(rows)} models, each at its default input: params are learnable parameters (batch-norm running "
+            "statistics are buffers, apart); MACs are the multiply-accumulates of conv and fc layers at that input "
+            "(inference: auxiliary heads left out). Any other input: `cnncalc show NAME --input HxWxC`. "
+            "This page is `cnncalc zoo --format md`.",
+            "",
             "| model | input | params | MACs | options | source |",
             "|---|---|---:|---:|---|---|",
         ]
