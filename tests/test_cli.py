@@ -54,7 +54,7 @@ def test_every_column_sums_to_its_total() -> None:
 
 
 def test_table_shows_rows_totals_and_conventions(cli) -> None:  # type: ignore[no-untyped-def]
-    out = cli("show", "alexnet_caffe", "--width", "160").stdout
+    out = cli("show", "alexnet_caffe").stdout
     assert "conv2" in out and "27x27x256" in out and "307,456" in out
     assert "60,965,224" in out and "724,406,816" in out
     assert "FLOPs = 2 x MACs" in out and "biases counted" in out

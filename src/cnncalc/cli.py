@@ -49,7 +49,6 @@ def main() -> None:
 @click.option("--input", "input_", metavar="HxWxC", help="replace the input shape (name=HxWxC for one of several)")
 @click.option("--no-bias", is_flag=True, help="count as if no layer had a bias")
 @click.option("--strict", is_flag=True, help="a non-exact output size is an error, not a warning")
-@click.option("--width", type=int, default=None, help="table width in characters")
 def show(
     spec: str,
     options: tuple[str, ...],
@@ -58,7 +57,6 @@ def show(
     input_: str | None,
     no_bias: bool,
     strict: bool,
-    width: int | None,
 ) -> None:
     """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name.
 
@@ -83,7 +81,7 @@ def show(
     elif fmt == "md":
         click.echo(render_markdown(model.report), nl=False)
     else:
-        click.echo(render_table(model.report, width=width), nl=False)
+        click.echo(render_table(model.report), nl=False)
 
 
 @main.command(name="zoo")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict, dataclass
 
+from .boxes import box_table
 from .text import human_count
 
 
@@ -42,18 +42,10 @@ def render_zoo(rows: list[ZooRow], fmt: str = "table") -> str:
                 f"| {r.summary}; {r.source} |"
             )
         return "\n".join(lines) + "\n"
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"cnncalc zoo: {len(rows)} models", title_justify="left")
-    table.add_column("model", no_wrap=True)
-    table.add_column("input", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
-    table.add_column("options", no_wrap=True)
-    table.add_column("source")
-    for r in rows:
-        table.add_row(r.name, r.input, f"{r.params:,}", f"{r.macs:,}", r.options, r.source)
-    buffer = io.StringIO()
-    Console(file=buffer, width=200, no_color=True, highlight=False).print(table)
-    return buffer.getvalue()
+    table = box_table(
+        ("model", "input", "params", "MACs", "options", "source"),
+        [(r.name, r.input, f"{r.params:,}", f"{r.macs:,}", r.options, r.source) for r in rows],
+        right={2, 3},
+        title=f"cnncalc zoo: {len(rows)} models",
+    )
+    return table
