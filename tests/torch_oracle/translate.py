@@ -7,7 +7,9 @@ from cnncalc's shapes or formulas.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,12 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnncalc.ir import Graph, Node
+
+if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is None:
+    # Without numpy, torch's symbolic-shape helpers (sym_max, run by every meta kernel) try `import numpy` afresh on
+    # each call and search the whole path to fail: a third of the time of a DenseNet. Record the absence once.
+    # This changes nothing else: `import numpy` still raises ModuleNotFoundError, only without the search.
+    sys.modules["numpy"] = None  # type: ignore[assignment]
 
 
 class Fn(nn.Module):
@@ -36,17 +44,29 @@ class Fn(nn.Module):
 
 
 class GraphModule(nn.Module):
-    """Runs the nodes in order; each node gets its inputs by name. Returns every node's output."""
+    """Runs the nodes in order; each node gets its inputs by name. Returns every output it computed.
 
-    def __init__(self, order: list[tuple[str, list[str]]], layers: dict[str, nn.Module]) -> None:
+    In eval mode (the default after `translate`) the training-only layers are skipped, as torchvision's GoogLeNet and
+    Inception v3 skip their auxiliary classifiers; in train mode they run too. Only that choice follows the mode:
+    the layers themselves stay in eval mode (BatchNorm1d on a batch of one needs it; dropout is off either way).
+    """
+
+    def __init__(
+        self, order: list[tuple[str, list[str]]], layers: dict[str, nn.Module], training_only: set[str]
+    ) -> None:
         super().__init__()
         self.order = order
+        self.training_only = training_only
         # Keys are positions, not layer names: a layer may be called `update` or `keys`.
         self.keys = {name: f"n{i}" for i, (name, _) in enumerate(order)}
         self.layers = nn.ModuleDict({self.keys[name]: module for name, module in layers.items()})
 
     def layer(self, name: str) -> nn.Module:
         return self.layers[self.keys[name]]
+
+    def train(self, mode: bool = True) -> GraphModule:
+        self.training = mode
+        return self
 
     def run_node(self, name: str, inputs: list[str], values: dict[str, Tensor], feeds: dict[str, Tensor]) -> Tensor:
         if not inputs:
@@ -56,16 +76,9 @@ class GraphModule(nn.Module):
     def forward(self, feeds: dict[str, Tensor]) -> dict[str, Tensor]:
         values: dict[str, Tensor] = {}
         for name, inputs in self.order:
-            values[name] = self.run_node(name, inputs, values, feeds)
+            if self.training or name not in self.training_only:
+                values[name] = self.run_node(name, inputs, values, feeds)
         return values
-
-
-@dataclass
-class Translation:
-    """The module that runs a graph, and the inputs to run it on."""
-
-    module: GraphModule
-    feeds: dict[str, Tensor]  # zeros of the input shapes, batch 1, on the device translated for
 
 
 @dataclass(frozen=True)
@@ -76,49 +89,105 @@ class Measure:
     params: int
     buffers: int
     macs: int
+    activation_bytes: int  # the output tensor's bytes, batch 1
+
+
+@dataclass
+class Translation:
+    """The module that runs a graph, the inputs to run it on, and each node's figures, counted as it was built."""
+
+    module: GraphModule
+    feeds: dict[str, Tensor]  # zeros of the input shapes, batch 1, on the device translated for
+    measures: dict[str, Measure]  # every node, training-only ones included
 
 
 class UntranslatableError(NotImplementedError):
     """The graph holds an op this oracle does not know."""
 
 
+class TrainingOnlyLeakError(ValueError):
+    """An inference layer reads a training-only one: PyTorch's eval forward would have no value to give it."""
+
+
 def translate(graph: Graph, *, bias: bool = True, device: str = "meta") -> Translation:
-    """Build the module for `graph`; `bias=False` drops every conv/fc bias, as `load(bias=False)` counts."""
+    """Build the module for `graph`; `bias=False` drops every bias a `bias=` key governs, as `load(bias=False)` counts.
+
+    Each node runs once as it is built (its input sizes decide the next layer's), and its FLOPs are counted as it runs.
+    """
     order: list[tuple[str, list[str]]] = []
     layers: dict[str, nn.Module] = {}
     values: dict[str, Tensor] = {}
     feeds: dict[str, Tensor] = {}
-    with torch.device(device):
+    measures: dict[str, Measure] = {}
+    training_only: set[str] = set()
+    memo: dict[Any, tuple[Tensor, int]] = {}
+    # One counter for the whole walk (entering one per node costs more): a node's FLOPs are what it adds to the count.
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
         for node in graph.nodes:
-            if node.op == "input":
-                s = node.args["shape"]
-                feeds[node.name] = torch.zeros(1, s.c, s.h, s.w) if s.h is not None else torch.zeros(1, s.c)
-                module: nn.Module = nn.Identity()
-                out = feeds[node.name]
+            with torch.device(device):  # only to make the tensors; running under it costs a dispatch per call
+                if node.op == "input":
+                    s = node.args["shape"]
+                    feeds[node.name] = torch.zeros(1, s.c, s.h, s.w) if s.h is not None else torch.zeros(1, s.c)
+                    module: nn.Module = nn.Identity()
+                    xs = [feeds[node.name]]
+                else:
+                    xs = [values[i] for i in node.inputs]
+                    module = make_layer(node, xs, bias=bias)
+                    module.eval()  # BatchNorm1d on a batch of one needs eval mode
+            # A training-only branch starts at a layer marked aux and takes in what only it feeds.
+            fed_by = [i in training_only for i in node.inputs]
+            if node.aux or (fed_by and all(fed_by)):
+                training_only.add(node.name)
+            elif any(fed_by):
+                leaks = [i for i, t in zip(node.inputs, fed_by, strict=True) if t]
+                raise TrainingOnlyLeakError(f"{node.name} is an inference layer but reads training-only {leaks}")
+            key = _memo_key(module, xs) if device == "meta" else None
+            if key in memo:
+                out, flops = memo[key]
             else:
-                xs = [values[i] for i in node.inputs]
-                module = make_layer(node, xs, bias=bias)
-                module.eval()  # BatchNorm1d on a batch of one needs eval mode
+                before = counter.get_total_flops()
                 out = module(*xs)
+                flops = counter.get_total_flops() - before
+                if key is not None:
+                    memo[key] = out, flops
             order.append((node.name, list(node.inputs)))
             layers[node.name] = module
             values[node.name] = out
-    return Translation(GraphModule(order, layers), feeds)
+            measures[node.name] = Measure(
+                shape=batchless(out),
+                params=count_params(module),
+                buffers=count_buffers(module),
+                macs=flops // 2 + macs_by_hand(module),
+                activation_bytes=out.numel() * out.element_size(),
+            )
+    return Translation(GraphModule(order, layers, training_only).eval(), feeds, measures)
+
+
+# On the meta device these layers' outputs depend on nothing but their configuration (their repr) and their input's
+# shape, and batch norm and ReLU run there as Python decompositions (about 3 ms and 1 ms a call): most of a big model's
+# time. In one translation each distinct (configuration, input shape) runs once; the rest reuse its output and count.
+SHAPE_ONLY: set[type[nn.Module]] = set()  # filled below, once the oracle's own modules are defined
+
+
+def _memo_key(module: nn.Module, xs: list[Tensor]) -> Any:
+    if type(module) not in SHAPE_ONLY:
+        return None
+    return type(module), repr(module), tuple((tuple(x.shape), x.dtype) for x in xs)
 
 
 def make_layer(node: Node, xs: list[Tensor], *, bias: bool) -> nn.Module:
     a = node.args
     op = node.op
     x = xs[0]
+    c = x.shape[1]
     use_bias = bias and a.get("bias", True)
     if op == "conv":
-        return conv(x.shape[1], a["out"], a, groups=a.get("g", 1), bias=use_bias, size=x.shape[2:])
+        return conv(c, a["out"], a, groups=a.get("g", 1), bias=use_bias, size=x.shape[2:])
     if op == "dwconv":
-        c = x.shape[1]
         return conv(c, c * a.get("m", 1), a, groups=c, bias=use_bias, size=x.shape[2:])
     if op == "convT":
         return nn.ConvTranspose2d(
-            x.shape[1],
+            c,
             a["out"],
             a["k"],
             stride=a.get("s", (1, 1)),
@@ -135,22 +204,34 @@ def make_layer(node: Node, xs: list[Tensor], *, bias: bool) -> nn.Module:
     if op == "adaptiveavgpool":
         return nn.AdaptiveAvgPool2d(a["size"])
     if op == "bn":
-        return nn.BatchNorm2d(x.shape[1]) if x.dim() == 4 else nn.BatchNorm1d(x.shape[1])
+        return nn.BatchNorm2d(c) if x.dim() == 4 else nn.BatchNorm1d(c)
+    if op == "layernorm":
+        return LayerNorm2d(c) if x.dim() == 4 else nn.LayerNorm(c)
     if op == "lrn":
         return nn.LocalResponseNorm(a.get("size", 5))
     if op in ACTIVATIONS:
         return ACTIVATIONS[op]()
     if op == "dropout":
         return nn.Dropout(float(a.get("p", 0.5)))
+    if op == "droppath":
+        return StochasticDepth(float(a.get("p", 0)))
     if op == "flatten":
         return Fn(hwc_vector, "flatten in H, W, C order")
-    if op == "fc":
+    if op in ("fc", "rbf"):
         # A 1x1xC map (after gap) goes straight into fc; flatten it as nn.Flatten would.
         n_in = math.prod(x.shape[1:])
-        linear = nn.Linear(n_in, a["out"], bias=use_bias)
-        return nn.Sequential(nn.Flatten(), linear) if x.dim() != 2 else linear
+        dense = nn.Linear(n_in, a["out"], bias=use_bias) if op == "fc" else EuclideanRBF(n_in, a["out"])
+        return nn.Sequential(nn.Flatten(), dense) if x.dim() != 2 else dense
     if op == "reshape":
         return Fn(_reshape_to(a["shape"]), f"reshape to {a['shape']}")
+    if op == "shuffle":
+        return nn.ChannelShuffle(a["g"])
+    if op == "slice":
+        return channel_slice(a["channels"])
+    if op == "scale":
+        # cnncalc's `scale` takes its shift only from its own `bias=` key (default off), and load(bias=False) drops
+        # it: `use_bias` above says the same. A `set bias=` line does not reach it (see the op tests).
+        return Scale(c, spatial=x.dim() == 4, bias=use_bias)
     if op == "concat":
         return Fn(lambda *ts: torch.cat(ts, dim=1), "cat(dim=1)")
     if op == "add":
@@ -172,7 +253,89 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "hswish": nn.Hardswish,
     "softmax": lambda: nn.Softmax(dim=1),
     "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "hsigmoid": nn.Hardsigmoid,
+    "leakyrelu": nn.LeakyReLU,  # negative slope 0.01, as cnncalc's max(0.01x, x)
+    "elu": nn.ELU,
+    "identity": nn.Identity,
 }
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d (ConvNeXt): nn.LayerNorm over the channels at each position of an N, C, H, W map."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth in "row" mode: drops whole samples of a residual branch while training."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        noise = torch.empty([x.shape[0]] + [1] * (x.dim() - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x * (noise.div_(keep) if keep > 0.0 else noise)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Scale(nn.Module):
+    """A learnt factor per channel, and optionally a learnt shift: ConvNeXt's layer scale, LeNet-5's subsampling."""
+
+    def __init__(self, channels: int, *, spatial: bool, bias: bool) -> None:
+        super().__init__()
+        shape = (channels, 1, 1) if spatial else (channels,)  # ConvNeXt's layer_scale is (C, 1, 1)
+        self.weight = nn.Parameter(torch.ones(shape))
+        self.bias = nn.Parameter(torch.zeros(shape)) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.weight if self.bias is None else x * self.weight + self.bias
+
+
+class EuclideanRBF(nn.Module):
+    """LeNet-5's output layer: y_i = sum_j (x_j - w_ij)^2, the w fixed (a buffer), not learnt.
+
+    FlopCounterMode counts matrix products and convolutions only, not element-wise work; it counts nothing for this
+    layer (test_rbf_is_not_counted_by_torch checks that). So the oracle states its MACs by hand, from the buffer's
+    own shape: one multiply (the square) and one accumulate per centre coordinate, in * N.
+    """
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.register_buffer("centres", torch.zeros(n_out, n_in))
+
+    @property
+    def macs_by_hand(self) -> int:
+        return self.centres.numel()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ((x[:, None, :] - self.centres) ** 2).sum(-1)
+
+
+SHAPE_ONLY.update(
+    {nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, LayerNorm2d, nn.Dropout, StochasticDepth}
+    | {type(make()) for make in ACTIVATIONS.values()}
+)
+
+
+def macs_by_hand(module: nn.Module) -> int:
+    """MACs of the layers FlopCounterMode cannot see (only EuclideanRBF)."""
+    return sum(getattr(m, "macs_by_hand", 0) for m in module.modules())
+
+
+def channel_slice(picked: tuple[Any, ...]) -> nn.Module:
+    if picked[0] == "range":
+        _, start, stop = picked
+        return Fn(lambda t: t[:, start:stop], f"channels {start}:{stop}")
+    index = list(picked)
+    return Fn(lambda t: t[:, index], f"channels {index}")
 
 
 def conv(c_in: int, c_out: int, a: dict[str, Any], *, groups: int, bias: bool, size: torch.Size) -> nn.Module:
@@ -254,35 +417,36 @@ def batchless(t: Tensor) -> list[int]:
 
 
 def measure(tr: Translation) -> dict[str, Measure]:
-    """Run the graph once, counting each node's FLOPs with its own counter."""
+    """Each node's figures, as counted while it was built (training-only nodes included)."""
+    return tr.measures
+
+
+def run_whole(tr: Translation, *, training: bool = False) -> tuple[int, dict[str, Tensor]]:
+    """One forward pass of the whole module under one counter: (FLOPs, the outputs it computed).
+
+    FLOPs are FlopCounterMode's (2 per multiply-accumulate), plus 2 x the MACs stated by hand for the layers it cannot
+    see (EuclideanRBF). Eval mode, the default, skips the training-only layers, as an inference pass does.
+    """
     gm = tr.module
-    values: dict[str, Tensor] = {}
-    found: dict[str, Measure] = {}
-    for name, inputs in gm.order:
-        with FlopCounterMode(display=False) as counter:
-            values[name] = gm.run_node(name, inputs, values, tr.feeds)
-        layer = gm.layer(name)
-        found[name] = Measure(
-            shape=batchless(values[name]),
-            params=count_params(layer),
-            buffers=count_buffers(layer),
-            macs=counter.get_total_flops() // 2,
-        )
-    return found
+    gm.train(training)
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            values = gm(tr.feeds)
+    finally:
+        gm.eval()
+    return counter.get_total_flops() + 2 * sum(macs_by_hand(gm.layer(name)) for name in values), values
 
 
-def total_flops(tr: Translation) -> int:
-    """FLOPs of one whole forward pass as FlopCounterMode counts them: 2 per multiply-accumulate."""
-    with FlopCounterMode(display=False) as counter:
-        tr.module(tr.feeds)
-    return counter.get_total_flops()
+def total_flops(tr: Translation, *, training: bool = False) -> int:
+    """FLOPs of one whole forward pass: 2 per multiply-accumulate."""
+    return run_whole(tr, training=training)[0]
 
 
 # ----------------------------------------------------------------------------- comparing
 
 
 def split_params(module: nn.Module) -> tuple[int, int]:
-    """(weights, biases): BatchNorm's beta is a bias, as cnncalc counts it."""
+    """(weights, biases): BatchNorm's and LayerNorm's beta, and Scale's shift, are biases, as cnncalc counts them."""
     weights = biases = 0
     for name, p in module.named_parameters():
         if name.rsplit(".", 1)[-1] == "bias":
@@ -292,32 +456,70 @@ def split_params(module: nn.Module) -> tuple[int, int]:
     return weights, biases
 
 
-def differences(model: Any, *, bias: bool = True) -> list[str]:
-    """Every figure of `model` (a cnncalc Model) that PyTorch disagrees with, as readable lines."""
-    tr = translate(model.graph, bias=bias)
-    found = measure(tr)
+def differences(model: Any, *, bias: bool = True, tr: Translation | None = None, whole: bool = True) -> list[str]:
+    """Every figure of `model` (a cnncalc Model) that PyTorch disagrees with, as readable lines.
+
+    `tr` is the model's translation if the caller has already made it (with the same `bias`). Totals are summed from
+    the layers' own counts; `whole=True` also runs the whole module, in eval and (if it has training-only layers)
+    train mode, and holds cnncalc's totals against those passes too. It doubles the time on the meta device.
+    """
+    tr = tr or translate(model.graph, bias=bias)
+    gm = tr.module
+    found = tr.measures
     out: list[str] = []
 
     def check(what: str, ours: object, torchs: object) -> None:
         if ours != torchs:
             out.append(f"{what}: cnncalc {ours}, torch {torchs}")
 
+    check("layers", [layer.name for layer in model.layers], [name for name, _ in gm.order])
     for layer in model.layers:
+        if layer.name not in found:
+            continue
         got = found[layer.name]
-        module = tr.module.layer(layer.name)
-        weights, biases = split_params(module)
-        check(f"{layer.name} ({layer.op}) shape C,H,W", layer.output.dims("chw"), got.shape)
-        check(f"{layer.name} ({layer.op}) params", layer.params, got.params)
-        check(f"{layer.name} ({layer.op}) weights", layer.weights, weights)
-        check(f"{layer.name} ({layer.op}) biases", layer.biases, biases)
-        check(f"{layer.name} ({layer.op}) buffers", layer.buffers, got.buffers)
-        check(f"{layer.name} ({layer.op}) macs", layer.macs, got.macs)
-    flops = total_flops(tr)
-    totals = model.to_dict()["totals"]
-    fields = ("params", "buffers", "macs", "flops")
-    for source, t in (("totals", {f: getattr(model.totals, f) for f in fields}), ("json totals", totals)):
-        check(f"{source} params", t["params"], count_params(tr.module))
-        check(f"{source} buffers", t["buffers"], count_buffers(tr.module))
-        check(f"{source} macs", t["macs"], flops // 2)
-        check(f"{source} flops", t["flops"], flops)
+        weights, biases = split_params(gm.layer(layer.name))
+        what = f"{layer.name} ({layer.op})"
+        check(f"{what} shape C,H,W", layer.output.dims("chw"), got.shape)
+        check(f"{what} params", layer.params, got.params)
+        check(f"{what} weights", layer.weights, weights)
+        check(f"{what} biases", layer.biases, biases)
+        check(f"{what} buffers", layer.buffers, got.buffers)
+        check(f"{what} macs", layer.macs, got.macs)
+        check(f"{what} activation bytes", layer.activation_bytes, got.activation_bytes)
+        check(f"{what} training only", layer.aux, layer.name in gm.training_only)
+
+    # Totals are of inference: every parameter, but MACs and memory only of the layers an eval forward runs.
+    inference = [m for name, m in found.items() if name not in gm.training_only]
+    macs = sum(m.macs for m in inference)
+    weights, biases = split_params(gm)
+    want = {
+        "params": count_params(gm),
+        "weights": weights,
+        "biases": biases,
+        "buffers": count_buffers(gm),
+        "macs": macs,
+        "flops": 2 * macs,
+        "activation_bytes": sum(m.activation_bytes for m in inference),
+    }
+    # What the training-only layers add: their params, and the MACs a training forward runs beyond inference.
+    aux_torch = None
+    if gm.training_only:
+        aux_torch = {
+            "layers": len(gm.training_only),
+            "params": sum(found[name].params for name in gm.training_only),
+            "macs": sum(found[name].macs for name in gm.training_only),
+        }
+    if whole:
+        flops, values = run_whole(tr)
+        check("whole eval forward: layers run", sorted(values), sorted(set(found) - gm.training_only))
+        want.update(macs=flops // 2, flops=flops)
+        want["activation_bytes"] = sum(v.numel() * v.element_size() for v in values.values())
+        if aux_torch:
+            aux_torch["macs"] = (total_flops(tr, training=True) - flops) // 2
+    json_totals = model.to_dict()["totals"]
+    for field, torchs in want.items():
+        check(f"totals {field}", getattr(model.totals, field), torchs)
+        check(f"json totals {field}", json_totals.get(field), torchs)
+    check("training-only totals", model.report.training_only, aux_torch)
+    check("json training-only totals", model.to_dict().get("training_only"), aux_torch)
     return out

@@ -66,7 +66,7 @@ def test_googlenet_aux_from_the_command_line() -> None:
     assert report["totals"]["macs"] == int(TORCHVISION["googlenet"]["macs"])
     assert report["training_only"]["params"] == GOOGLENET_AUX1 + GOOGLENET_AUX2
     # The table says so too.
-    table = run_cli("show", "googlenet", "aux=true", "--width", "200")
+    table = run_cli("show", "googlenet", "aux=true")
     assert table.returncode == 0, table.stderr
     assert "aux1" in table.stdout and "aux2" in table.stdout
     bad = run_cli("show", "googlenet", "aux=maybe")
