@@ -132,3 +132,24 @@ def test_bad_input_exits_2_without_traceback(cli, tmp_path) -> None:  # type: ig
     assert missing.returncode == 2 and "no zoo model named 'no_such_model'" in missing.stderr
     strict = cli("show", "-", "--strict", stdin="input 7x7x1\nconv 1 k=3 s=3\n")
     assert strict.returncode == 2 and "2.33" in strict.stderr
+
+
+def test_model_name_comes_from_the_file(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = tmp_path / "tiny_net.cnn"
+    spec.write_text("input 8x8x3\nlast: conv 4 k=3\n")
+    assert cli("show", str(spec)).stdout.splitlines()[0] == "tiny_net"
+    assert (
+        json.loads(cli("show", "-", "--format", "json", stdin="input 8x8x3\nlast: conv 4 k=3\n").stdout)["model"]
+        == "stdin"
+    )
+
+
+def test_an_unknown_op_is_never_counted_as_zero(cli) -> None:  # type: ignore[no-untyped-def]
+    spec = "input 8x8x3\nconv 4 k=3\ng: opaque 6x6x4 params=10 what=torch.nn.GRU\n"
+    report = json.loads(cli("show", "-", "--format", "json", stdin=spec).stdout)
+    g = report["layers"][2]
+    assert g["macs"] is None and g["params"] == 10
+    assert report["unknown_macs"] == ["g"]
+    assert report["totals"]["macs"] == 6 * 6 * 4 * 3 * 3 * 3  # the conv only
+    table = cli("show", "-", stdin=spec).stdout
+    assert "? MACs unknown for 1 layer(s) (g)" in table

@@ -120,7 +120,7 @@ class Layer(NamedTuple):
     weights: int
     biases: int
     buffers: int
-    macs: int
+    macs: int | None  # None: unknown
     activation_bytes: int
     field: Any  # the receptive-field pass's state for this layer; `rf` shows it
     warnings: list[str]
@@ -171,7 +171,7 @@ class Totals:
     @classmethod
     def of(cls, layers: list[Layer]) -> Totals:
         """Params of every layer (as PyTorch counts a model); MACs and memory of inference only."""
-        macs = sum(x.macs for x in layers if not x.aux)
+        macs = sum(x.macs for x in layers if not x.aux and x.macs is not None)
         return cls(
             params=sum(x.params for x in layers),
             weights=sum(x.weights for x in layers),
@@ -204,7 +204,12 @@ class Report:
         aux = [x for x in self.layers if x.aux]
         if not aux:
             return None
-        return {"layers": len(aux), "params": sum(x.params for x in aux), "macs": sum(x.macs for x in aux)}
+        return {"layers": len(aux), "params": sum(x.params for x in aux), "macs": sum(x.macs or 0 for x in aux)}
+
+    @property
+    def unknown_macs(self) -> list[str]:
+        """Layers whose MACs cnncalc cannot work out: left out of the total, never counted as 0."""
+        return [x.name for x in self.layers if x.macs is None]
 
     def layer(self, name: str) -> Layer:
         for x in self.layers:
@@ -225,11 +230,15 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         layout = self.settings.layout
         first = self.inputs[0][1].dims(layout) if self.inputs else []
-        return {
-            "model": self.model,
-            "input": first,
-            "inputs": [{"name": n, "shape": s.dims(layout)} for n, s in self.inputs],
-            "settings": self.settings.to_dict(),
-            "layers": self._layer_dicts(layout),
-            "totals": self.totals.to_dict(),
-        } | ({"training_only": self.training_only} if self.training_only else {})
+        return (
+            {
+                "model": self.model,
+                "input": first,
+                "inputs": [{"name": n, "shape": s.dims(layout)} for n, s in self.inputs],
+                "settings": self.settings.to_dict(),
+                "layers": self._layer_dicts(layout),
+                "totals": self.totals.to_dict(),
+            }
+            | ({"training_only": self.training_only} if self.training_only else {})
+            | ({"unknown_macs": self.unknown_macs} if self.unknown_macs else {})
+        )

@@ -123,6 +123,18 @@ def format_fraction(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{float(v):g}"
 
 
+def text() -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """A word without spaces, kept as typed."""
+
+    def parse(raw: Any) -> str:
+        value = str(raw)
+        if not value or any(ch.isspace() for ch in value) or "#" in value:
+            raise ValueError("expected one word without spaces")
+        return value
+
+    return parse, str
+
+
 def choice(*options: str) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
     def parse(raw: Any) -> str:
         text = str(raw).lower()
@@ -222,7 +234,7 @@ class Calc:
     weights: int = 0
     biases: int = 0
     buffers: int = 0
-    macs: int = 0
+    macs: int | None = 0  # None: unknown (an op cnncalc cannot cost), shown as "?", never as 0
     rf: RFRule = IDENTITY
     warnings: list[Warn] = field(default_factory=list)
 

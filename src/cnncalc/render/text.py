@@ -57,8 +57,8 @@ def rows(report: Report) -> tuple[list[Row], Row]:
             x.output.text(layout),
             f"{x.params:,}" if x.params else "",
             percent(x.params, t.params),
-            f"{x.macs:,}" if x.macs else "",
-            percent(x.macs, t.macs),
+            "?" if x.macs is None else f"{x.macs:,}" if x.macs else "",
+            percent(x.macs or 0, t.macs),
             human_bytes(x.activation_bytes),
             x.rf.text() if x.rf else "",
         )
@@ -77,6 +77,10 @@ def summary_lines(report: Report) -> list[str]:
         f"MACs {t.macs:,} ({human_count(t.macs)}); FLOPs {t.flops:,} ({human_count(t.flops)})",
         f"activations {t.activation_bytes:,} bytes ({human_bytes(t.activation_bytes)})",
     ]
+    unknown = report.unknown_macs
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        lines.append(f"? MACs unknown for {len(unknown)} layer(s) ({shown}): the MACs total leaves them out")
     aux = report.training_only
     if aux:
         lines.append(

@@ -42,10 +42,9 @@ def parse_spec(text: str, source: str = "<spec>", name: str = "spec") -> Graph:
             op = get_op(line.op)
         except OpError as exc:
             raise SpecError(str(exc), source=source, line=line.number, layer=line.name) from None
-        name = line.name or _auto_name(op, counters, taken)
-        node = _node(line, op, name, previous, defaults, source)
-        nodes.append(node)
-        previous = name
+        layer = line.name or _auto_name(op, counters, taken)
+        nodes.append(_node(line, op, layer, previous, defaults, source))
+        previous = layer
     return Graph(name, nodes, source).sorted()
 
 
