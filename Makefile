@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format clean
+.PHONY: demo test bench format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ test: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The comparison with torchinfo, fvcore, ptflops, thop and torch-scan (not part of the tests).
+bench: $(BIN)/python
+	$(BIN)/pip install -q -e '.[bench]' -c constraints.txt
+	$(BIN)/python bench/bench_zoo.py resnet50 resnet152 efficientnet_b7
+	$(BIN)/python bench/compare.py
 
 format: $(BIN)/python
 	$(BIN)/ruff check --fix .

@@ -51,6 +51,18 @@ class Model:
     def to_spec(self) -> str:
         return write_spec(self.graph)
 
+    def to_torch(self) -> Any:
+        """An `nn.Module` that computes exactly this network (needs the `torch` extra)."""
+        from .bridges.torch_export import to_torch
+
+        return to_torch(self.graph)
+
+    def to_torch_source(self, class_name: str | None = None) -> str:
+        """A readable Python file defining this network as an `nn.Module` (no torch needed to write it)."""
+        from .bridges.torch_export import torch_source
+
+        return torch_source(self.graph, class_name)
+
     def __repr__(self) -> str:
         t = self.totals
         return f"<Model {self.name}: {len(self.layers)} layers, {t.params:,} params, {t.macs:,} MACs>"
@@ -62,6 +74,8 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
         raise CnnCalcError(f"options {', '.join(options)} apply to zoo models only, not to {source}")
     if isinstance(source, Graph):
         return source
+    if isinstance(source, str) and _is_python_reference(source):
+        raise CnnCalcError(f"{source}: a PyTorch module needs an input shape: --input HxWxC (or input= in Python)")
     if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
         path = Path(source)
         try:
@@ -78,6 +92,32 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
         raise CnnCalcError(f"{text}: no such file")
     zoo.get(text)  # raises: no zoo model of that name, with suggestions
     raise AssertionError("unreachable")
+
+
+def _is_python_reference(source: str) -> bool:
+    """`path/to/file.py:Name`: a module class (or a function returning a module) in a Python file."""
+    path, sep, name = source.rpartition(":")
+    return bool(sep) and path.endswith(".py") and name.isidentifier()
+
+
+def from_torch(
+    module: Any,
+    input_shape: Any,
+    *,
+    name: str | None = None,
+    bias: bool = True,
+    strict: bool = False,
+    layout: str = "hwc",
+) -> Model:
+    """A Model of a PyTorch module, traced on the meta device (no memory, no weights needed).
+
+    `input_shape` is (C, H, W) as PyTorch orders it, a list of such for several inputs, or a
+    dict from the forward's argument names to shapes. The module is left exactly as it was.
+    """
+    from .bridges.torch_import import graph_from_torch
+
+    graph = graph_from_torch(module, input_shape, name=name)
+    return Model(graph, analyze(graph, Settings(count_biases=bias, layout=layout, strict=strict)))
 
 
 def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[str, Shape]:
@@ -125,6 +165,8 @@ def load(
     """
     if layout not in ("hwc", "chw"):
         raise CnnCalcError(f"layout {layout!r}: use hwc or chw")
+    if isinstance(source, str) and _is_python_reference(source):
+        return _load_python(source, input, bias=bias, strict=strict, layout=layout)
     graph = read_graph(source, options)
     if input is not None:
         graph = graph.with_input_shapes(parse_input_override(input, graph))
@@ -133,3 +175,19 @@ def load(
 
 
 __all__ = ["Model", "SpecError", "load", "read_graph"]
+
+
+def _load_python(reference: str, input: Any, **settings: Any) -> Model:
+    """`file.py:Name` with an `--input`: HxWxC text (as everywhere in cnncalc) or a PyTorch (C, H, W)."""
+    from .bridges.torch_import import load_module
+
+    if input is None:
+        raise CnnCalcError(f"{reference}: a PyTorch module needs an input shape: --input HxWxC (or input= in Python)")
+    module = load_module(reference)
+    if isinstance(input, str):
+        shapes = []
+        for part in input.split(","):
+            shape = shape_param()[0](part.split("=")[-1])
+            shapes.append((shape.c,) if shape.h is None else (shape.c, shape.h, shape.w))
+        input = shapes[0] if len(shapes) == 1 else shapes
+    return from_torch(module, input, name=reference.rpartition(":")[2], **settings)

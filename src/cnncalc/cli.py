@@ -111,6 +111,37 @@ def zoo_command(fmt: str) -> None:
 
 
 @main.command()
+@click.argument("spec")
+@click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--to", "target", type=click.Choice(("torch",)), default="torch", show_default=True)
+@click.option("-o", "--output", default="-", metavar="FILE", help="where to write (default: standard output)")
+@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@click.option("--class-name", default=None, help="name of the generated nn.Module class")
+def export(
+    spec: str, options: tuple[str, ...], target: str, output: str, input_: str | None, class_name: str | None
+) -> None:
+    """Write SPEC (a spec file, - or a zoo name) as a runnable PyTorch file: one nn.Module class."""
+    from .bridges import require_torch
+
+    try:
+        require_torch()
+        source: Any = spec
+        if spec == "-":
+            source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
+        model = load(source, input=input_, options=_options(options))
+        code = model.to_torch_source(class_name)
+    except CnnCalcError as exc:
+        _fail(str(exc))
+        return
+    if output == "-":
+        click.echo(code, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(code)
+        click.echo(f"wrote {output}: {len(model.layers)} layers, {model.totals.params:,} params", err=True)
+
+
+@main.command()
 def ops() -> None:
     """List the ops of the text spec with their keys."""
     for op in sorted(all_ops(), key=lambda o: o.name):
