@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import CnnCalcError, OpError
 from .ir import Graph, Node
-from .ops.base import Op, get_op, suggest_key
+from .ops.base import get_op, read_args
 
 
 class Builder:
@@ -57,7 +57,7 @@ class Builder:
             key, args = None, None
         if args is None:
             try:
-                args = _parse_args(spec, positional, keys, self.bias)
+                args = read_args(spec, positional, keys.items(), self.bias)
             except OpError as exc:
                 raise CnnCalcError(f"{label}: {exc}") from None
             if key is not None:
@@ -67,7 +67,8 @@ class Builder:
         else:
             wired = [inputs] if isinstance(inputs, str) else list(inputs)
         wired = [w for w in wired if w is not None]
-        self._nodes.append(Node(label, spec.name, dict(args), wired, aux=aux))
+        node = Node(label, spec.name, args, wired, aux=aux)  # args shared with equal layers, never changed
+        self._nodes.append(node)
         self._taken.add(label)
         self.last = label
         return label
@@ -88,25 +89,3 @@ class Builder:
 
 # Parsed arguments by (op, positional, keys, bias default): a zoo model repeats a few layer kinds many times.
 _PARSED: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-
-def _parse_args(spec: Op, positional: tuple[Any, ...], keys: dict[str, Any], bias: bool) -> dict[str, Any]:
-    """Check and read the values exactly as the spec parser does; defaults filled in."""
-    args: dict[str, Any] = {}
-    if positional:
-        if spec.positional is None or len(positional) > 1:
-            raise OpError(f"{spec.name} takes {'one value' if spec.positional else 'no value'} before its keys")
-        args[spec.positional.name] = spec.positional.read(positional[0])
-    elif spec.positional is not None and spec.positional.required:
-        raise OpError(f"{spec.name} needs its {spec.positional.help or spec.positional.name}")
-    for key, value in keys.items():
-        param = spec.param(key)
-        if param is None or param is spec.positional:
-            raise OpError(f"unknown key {key!r} for {spec.name}{suggest_key(spec, key)}")
-        args[key] = param.read(value)
-    for param in spec.keys:
-        if param.required and param.name not in args:
-            raise OpError(f"{spec.name} needs {param.name}= ({param.help})")
-    if spec.bias_follows_setting():
-        args.setdefault("bias", bias)
-    return spec.complete(args)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, ClassVar, NamedTuple
@@ -338,6 +338,57 @@ def suggest_key(op: Op, key: str) -> str:
         close = difflib.get_close_matches(key, choices, n=1)
         guess = close[0] if close else None
     return f"; did you mean {guess}=?" if guess else ""
+
+
+def read_args(op: Op, positional: Sequence[Any], keys: Iterable[tuple[str, Any]], bias: bool) -> dict[str, Any]:
+    """Check and read an op's arguments, given as text (the spec) or Python values (the Builder).
+
+    `bias` is the default for layers whose bias follows `set bias=`. Defaults are filled in.
+    """
+    args: dict[str, Any] = {}
+    if positional:
+        if op.positional is None:
+            raise OpError(f"{op.name} takes no value before its keys, got {positional[0]!r}{_key_list(op)}")
+        if len(positional) > 1:
+            shown = " ".join(map(str, positional))
+            raise OpError(f"{op.name} takes one {op.positional.help or op.positional.name}, got {shown}")
+        try:
+            args[op.positional.name] = op.positional.read(positional[0])
+        except OpError as exc:
+            raise OpError(f"{op.positional.help or op.positional.name}: {exc}") from None
+    elif op.positional is not None and op.positional.required:
+        raise OpError(f"{op.name} needs its {op.positional.help or op.positional.name}, e.g. `{_example(op)}`")
+    for key, value in keys:
+        param = op.param(key)
+        if param is None or param is op.positional:
+            raise OpError(f"unknown key {key!r} for {op.name}{suggest_key(op, key)}{_key_list(op)}")
+        args[key] = param.read(value)
+    for param in op.keys:
+        if param.required and param.name not in args:
+            raise OpError(f"{op.name} needs {param.name}= ({param.help}), e.g. `{_example(op)}`")
+    if op.bias_follows_setting() and "bias" not in args:
+        args["bias"] = bias
+    return op.complete(args)
+
+
+def _key_list(op: Op) -> str:
+    names = op.key_names()
+    return f" (keys: {', '.join(names)})" if names else f" ({op.name} takes no keys)"
+
+
+def _example(op: Op) -> str:
+    examples = {
+        "conv": "conv 64 k=3 p=1",
+        "convT": "convT 64 k=4 s=2 p=1",
+        "fc": "fc 1000",
+        "input": "input 224x224x3",
+        "maxpool": "maxpool k=2",
+        "avgpool": "avgpool k=2",
+        "dwconv": "dwconv k=3 p=1",
+        "adaptiveavgpool": "adaptiveavgpool 7x7",
+        "reshape": "reshape 7x7x64",
+    }
+    return examples.get(op.name, op.name)
 
 
 def all_ops() -> list[Op]:

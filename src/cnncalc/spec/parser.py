@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import OpError, SpecError
 from ..ir import Graph, Node
-from ..ops.base import Op, boolean, get_op, suggest_key
+from ..ops.base import Op, boolean, get_op, read_args
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 SETTINGS = ("bias",)
@@ -125,23 +125,10 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
     def fail(message: str) -> SpecError:
         return SpecError(message, source=source, line=line.number, layer=name)
 
-    args: dict[str, Any] = {}
     inputs: list[str] | None = None
-    if line.positional:
-        if op.positional is None:
-            raise fail(f"{op.name} takes no value before its keys, got {line.positional[0]!r}{_key_list(op)}")
-        if len(line.positional) > 1:
-            raise fail(
-                f"{op.name} takes one {op.positional.help or op.positional.name}, got {' '.join(line.positional)}"
-            )
-        try:
-            args[op.positional.name] = op.positional.read(line.positional[0])
-        except OpError as exc:
-            raise fail(f"{op.positional.help or op.positional.name}: {exc}") from None
-    elif op.positional is not None and op.positional.required:
-        raise fail(f"{op.name} needs its {op.positional.help or op.positional.name}, e.g. `{_example(op)}`")
-    seen: set[str] = set()
     aux = False
+    own_keys = []
+    seen: set[str] = set()
     for key, value in line.keys:
         if key in seen:
             raise fail(f"{key}= is given twice")
@@ -151,26 +138,23 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
                 aux = boolean()[0](value)
             except ValueError as exc:
                 raise fail(f"aux={value}: {exc}") from None
-            continue
-        if key == "from":
+        elif key == "from":
             if op.max_inputs == 0:
                 raise fail(f"{op.name} takes no input, so from= does not apply")
             inputs = [v for v in value.split(",") if v]
             if not inputs:
                 raise fail("from= needs at least one layer name")
-            continue
-        param = op.param(key)
-        if param is None or param is op.positional:
-            raise fail(f"unknown key {key!r} for {op.name}{suggest_key(op, key)}{_key_list(op)}")
+        else:
+            own_keys.append((key, value))
+    # Lines repeat (`conv 64 k=3 p=1` a hundred times): their arguments are read once.
+    cache_key = (op.name, *line.positional, "|", *own_keys, defaults["bias"])
+    cached = _PARSED.get(cache_key)
+    if cached is None:
         try:
-            args[key] = param.read(value)
+            cached = _PARSED[cache_key] = _read_args(op, line.positional, own_keys, defaults["bias"])
         except OpError as exc:
             raise fail(str(exc)) from None
-    for param in op.keys:
-        if param.required and param.name not in args:
-            raise fail(f"{op.name} needs {param.name}= ({param.help}), e.g. `{_example(op)}`")
-    if op.bias_follows_setting() and "bias" not in args:
-        args["bias"] = defaults["bias"]
+    args, signature = cached
     if inputs is None:
         if op.max_inputs == 0:
             inputs = []
@@ -180,24 +164,18 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
             raise fail(f"{op.name} has no input before it: the first layer must be `input HxWxC`")
         else:
             inputs = [previous]
-    return Node(name, op.name, op.complete(args), inputs, line.number, aux)
+    node = Node(name, op.name, args, inputs, line.number, aux)
+    node._signature = signature
+    return node
 
 
-def _key_list(op: Op) -> str:
-    names = op.key_names()
-    return f" (keys: {', '.join(names)})" if names else f" ({op.name} takes no keys)"
+# Read arguments by (op, positional, keys, bias default), shared by the nodes that repeat them
+# (a node's args are never changed after it is made).
+_PARSED: dict[tuple[Any, ...], tuple[dict[str, Any], int | None]] = {}
 
 
-def _example(op: Op) -> str:
-    examples = {
-        "conv": "conv 64 k=3 p=1",
-        "convT": "convT 64 k=4 s=2 p=1",
-        "fc": "fc 1000",
-        "input": "input 224x224x3",
-        "maxpool": "maxpool k=2",
-        "avgpool": "avgpool k=2",
-        "dwconv": "dwconv k=3 p=1",
-        "adaptiveavgpool": "adaptiveavgpool 7x7",
-        "reshape": "reshape 7x7x64",
-    }
-    return examples.get(op.name, op.name)
+def _read_args(
+    op: Op, positional: list[str], keys: list[tuple[str, str]], bias: bool
+) -> tuple[dict[str, Any], int | None]:
+    args = read_args(op, positional, keys, bias)
+    return args, Node("", op.name, args).signature()
