@@ -24,7 +24,11 @@ class Settings:
     bytes_per_value: int = 4  # float32
 
     def conventions(self) -> list[str]:
-        bias = "biases counted" if self.count_biases else "conv/fc biases not counted (--no-bias)"
+        bias = (
+            "biases counted"
+            if self.count_biases
+            else "biases of conv, convT, fc and scale not counted (--no-bias); batch/layer-norm beta kept"
+        )
         return [
             PARAMS_CONVENTION + "; " + bias,
             MACS_CONVENTION,

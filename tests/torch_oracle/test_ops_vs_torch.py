@@ -250,6 +250,10 @@ CASES: list[tuple[str, str, dict[str, object]]] = [
         "input 16x16x8\nc: conv 16 k=3\na: conv 4 k=1 aux=true\nm: conv 4 k=1 from=c",
         {"bias": False},
     ),
+    # --- opaque: a layer PyTorch cannot be given; only its declared shape, params and buffers, MACs unknown
+    ("opaque-map", "input 8x8x4\nopaque 8x8x6 params=10 buffers=2 what=torch.nn.GRU\nconv 4 k=1", {}),
+    ("opaque-to-vector-two-inputs", "input 8x8x4\nc: conv 4 k=1\nopaque 32 from=input,c\nfc 10", {}),
+    ("opaque-no-params", "input 10\nopaque 5\nrelu", {}),
     # --- small networks that mix everything
     (
         "encoder-decoder",
@@ -412,6 +416,17 @@ REFUSED: list[tuple[str, str, Callable[[], object]]] = [
         lambda: torch.zeros(1, 6, 4, 4)[:, [0, 6]],
     ),
     (
+        "shuffle-on-a-vector",
+        "input 12\nshuffle g=3",
+        lambda: nn.ChannelShuffle(3)(torch.zeros(1, 12)),
+    ),
+    (
+        # An eval forward skips the training-only `a`, so `add` would have no input.
+        "inference-layer-reads-a-training-only-one",
+        "input 8x8x4\na: conv 4 k=1 aux=true\nadd from=input,a",
+        lambda: translate(cnncalc.read_graph("input 8x8x4\na: conv 4 k=1 aux=true\nadd from=input,a\n")),
+    ),
+    (
         "add-of-slices-of-different-widths",
         "input 4x4x6\na: slice 0:2\nb: slice 2:5 from=input\nadd from=a,b",
         lambda: torch.zeros(1, 6, 4, 4)[:, 0:2] + torch.zeros(1, 6, 4, 4)[:, 2:5],
@@ -421,7 +436,7 @@ REFUSED: list[tuple[str, str, Callable[[], object]]] = [
 
 @pytest.mark.parametrize(("spec", "torch_side"), [pytest.param(s, f, id=i) for i, s, f in REFUSED])
 def test_refused_by_both(spec: str, torch_side: Callable[[], object]) -> None:
-    with pytest.raises((RuntimeError, ValueError, IndexError)):
+    with pytest.raises((RuntimeError, ValueError, IndexError, TrainingOnlyLeakError)):
         torch_side()
     with pytest.raises(CnnCalcError):
         cnncalc.load(spec)
@@ -433,46 +448,6 @@ def test_slice_past_the_channels_refused_though_torch_clamps() -> None:
     assert torch.zeros(1, 6, 4, 4)[:, 4:9].shape[1] == 2
     with pytest.raises(CnnCalcError):
         cnncalc.load("input 4x4x6\nslice 4:9")
-
-
-# Where cnncalc accepts what PyTorch cannot run. Strict xfails: when cnncalc changes, they fail and should move to
-# REFUSED above.
-KNOWN_DISAGREEMENTS: list[tuple[str, str, Callable[[], object], str]] = [
-    (
-        "shuffle-on-a-vector",
-        "input 12\nshuffle g=3",
-        lambda: nn.ChannelShuffle(3)(torch.zeros(1, 12)),
-        "nn.ChannelShuffle needs a map (more than 2 dims); cnncalc shuffles a vector of 12",
-    ),
-    (
-        "inference-layer-reads-a-training-only-one",
-        "input 8x8x4\na: conv 4 k=1 aux=true\nadd from=input,a",
-        lambda: translate(cnncalc.load("input 8x8x4\na: conv 4 k=1 aux=true\nadd from=input,a").graph),
-        "an eval forward skips `a`, so `add` has no input; cnncalc counts `add` as inference and leaves `a`'s "
-        "MACs out of the totals",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("spec", "torch_side"),
-    [
-        pytest.param(s, f, id=i, marks=pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=why))
-        for i, s, f, why in KNOWN_DISAGREEMENTS
-    ],
-)
-def test_accepted_by_cnncalc_refused_by_torch(spec: str, torch_side: Callable[[], object]) -> None:
-    try:
-        torch_side()
-    except (RuntimeError, ValueError, IndexError):
-        pass
-    else:  # an AssertionError, not the expected failure: a real failure whatever the xfail says
-        raise AssertionError("PyTorch runs it now: take it out of KNOWN_DISAGREEMENTS")
-    try:
-        cnncalc.load(spec)
-    except CnnCalcError:
-        return
-    pytest.fail(f"cnncalc accepts what PyTorch refuses:\n{spec}")
 
 
 # ----------------------------------------------------------------------------- the oracle itself
@@ -563,7 +538,7 @@ def test_training_only_layers_are_skipped_in_eval() -> None:
 
 
 def test_oracle_refuses_an_inference_layer_reading_a_training_only_one() -> None:
-    graph = cnncalc.load("input 8x8x4\na: conv 4 k=1 aux=true\nadd from=input,a").graph
+    graph = cnncalc.read_graph("input 8x8x4\na: conv 4 k=1 aux=true\nadd from=input,a\n")
     with pytest.raises(TrainingOnlyLeakError):
         translate(graph)
 

@@ -21,6 +21,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncalc.ir import Graph, Node
 
+try:  # pops the active dispatch modes (the FLOP counter) for a while; private, hence the fallback
+    from torch.utils._python_dispatch import _disable_current_modes as outside_modes
+except ImportError:  # pragma: no cover - only slower
+    from contextlib import nullcontext as outside_modes
+
 if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is None:
     # Without numpy, torch's symbolic-shape helpers (sym_max, run by every meta kernel) try `import numpy` afresh on
     # each call and search the whole path to fail: a third of the time of a DenseNet. Record the absence once.
@@ -88,7 +93,7 @@ class Measure:
     shape: list[int]  # C, H, W (or N for a vector), batch dropped
     params: int
     buffers: int
-    macs: int
+    macs: int | None  # None: unknown (an `opaque` layer)
     activation_bytes: int  # the output tensor's bytes, batch 1
 
 
@@ -120,11 +125,13 @@ def translate(graph: Graph, *, bias: bool = True, device: str = "meta") -> Trans
     feeds: dict[str, Tensor] = {}
     measures: dict[str, Measure] = {}
     training_only: set[str] = set()
-    memo: dict[Any, tuple[Tensor, int]] = {}
+    memo = META_RESULTS
     # One counter for the whole walk (entering one per node costs more): a node's FLOPs are what it adds to the count.
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         for node in graph.nodes:
-            with torch.device(device):  # only to make the tensors; running under it costs a dispatch per call
+            # Made outside the counter (its dispatch makes building a batch norm 20 times slower) and under the
+            # device only while making: running under it costs a dispatch per call.
+            with outside_modes(), torch.device(device):
                 if node.op == "input":
                     s = node.args["shape"]
                     feeds[node.name] = torch.zeros(1, s.c, s.h, s.w) if s.h is not None else torch.zeros(1, s.c)
@@ -157,20 +164,23 @@ def translate(graph: Graph, *, bias: bool = True, device: str = "meta") -> Trans
                 shape=batchless(out),
                 params=count_params(module),
                 buffers=count_buffers(module),
-                macs=flops // 2 + macs_by_hand(module),
+                macs=None if getattr(module, "macs_unknown", False) else flops // 2 + macs_by_hand(module),
                 activation_bytes=out.numel() * out.element_size(),
             )
     return Translation(GraphModule(order, layers, training_only).eval(), feeds, measures)
 
 
-# On the meta device these layers' outputs depend on nothing but their configuration (their repr) and their input's
-# shape, and batch norm and ReLU run there as Python decompositions (about 3 ms and 1 ms a call): most of a big model's
-# time. In one translation each distinct (configuration, input shape) runs once; the rest reuse its output and count.
-SHAPE_ONLY: set[type[nn.Module]] = set()  # filled below, once the oracle's own modules are defined
+# On the meta device a layer's output and FLOPs depend on nothing but its configuration (which its repr spells out in
+# full for these classes, and an Fn's label for its function) and its inputs' shapes; yet each call costs up to 3 ms
+# (batch norm and the element-wise ops run there as Python decompositions), and a big model repeats the same layer on
+# the same shape many times. Each distinct (class, repr, input shapes) runs once per session; the rest reuse its
+# output and its count.
+MEMOISABLE: set[type[nn.Module]] = set()  # filled below, once the oracle's own modules are defined
+META_RESULTS: dict[Any, tuple[Tensor, int]] = {}  # (class, repr, input shapes) -> (meta output, FLOPs)
 
 
 def _memo_key(module: nn.Module, xs: list[Tensor]) -> Any:
-    if type(module) not in SHAPE_ONLY:
+    if type(module) not in MEMOISABLE:
         return None
     return type(module), repr(module), tuple((tuple(x.shape), x.dtype) for x in xs)
 
@@ -232,6 +242,8 @@ def make_layer(node: Node, xs: list[Tensor], *, bias: bool) -> nn.Module:
         # cnncalc's `scale` takes its shift only from its own `bias=` key (default off), and load(bias=False) drops
         # it: `use_bias` above says the same. A `set bias=` line does not reach it (see the op tests).
         return Scale(c, spatial=x.dim() == 4, bias=use_bias)
+    if op == "opaque":
+        return Declared(a["shape"], params=a.get("params", 0), buffers=a.get("buffers", 0), what=a.get("what", "?"))
     if op == "concat":
         return Fn(lambda *ts: torch.cat(ts, dim=1), "cat(dim=1)")
     if op == "add":
@@ -298,6 +310,9 @@ class Scale(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return x * self.weight if self.bias is None else x * self.weight + self.bias
 
+    def extra_repr(self) -> str:
+        return f"{tuple(self.weight.shape)}, bias={self.bias is not None}"
+
 
 class EuclideanRBF(nn.Module):
     """LeNet-5's output layer: y_i = sum_j (x_j - w_ij)^2, the w fixed (a buffer), not learnt.
@@ -319,8 +334,34 @@ class EuclideanRBF(nn.Module):
         return ((x[:, None, :] - self.centres) ** 2).sum(-1)
 
 
-SHAPE_ONLY.update(
-    {nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, LayerNorm2d, nn.Dropout, StochasticDepth}
+class Declared(nn.Module):
+    """An `opaque` layer: one PyTorch cannot be given, only its declared output shape, params and buffers.
+
+    There is nothing of PyTorch's own to check it against; the stand-in holds what the spec declares, so that the
+    layers around it and the totals can still be checked. Its MACs are unknown: `macs_unknown` makes its Measure say
+    None, as cnncalc does, and keeps it out of the totals (FlopCounterMode counts nothing for it either).
+    """
+
+    macs_unknown = True
+
+    def __init__(self, shape: Any, *, params: int, buffers: int, what: str) -> None:
+        super().__init__()
+        self.dims = [shape.c] if shape.h is None else [shape.c, shape.h, shape.w]
+        self.what = what
+        self.weight = nn.Parameter(torch.zeros(params)) if params else None
+        self.register_buffer("state", torch.zeros(buffers) if buffers else None)
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        return xs[0].new_zeros([xs[0].shape[0], *self.dims])
+
+    def extra_repr(self) -> str:
+        return f"{self.what}, output {self.dims}"
+
+
+MEMOISABLE.update(
+    {nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Upsample}
+    | {nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, LayerNorm2d, nn.LocalResponseNorm, nn.ChannelShuffle}
+    | {nn.Dropout, StochasticDepth, Scale, Fn}
     | {type(make()) for make in ACTIVATIONS.values()}
 )
 
@@ -371,7 +412,8 @@ def pool(op: str, a: dict[str, Any], *, size: torch.Size) -> nn.Module:
     # PyTorch pools have no `same`; pad by hand as TensorFlow does (max pads with -inf).
     (top, bottom), (left, right) = (tf_same_pad(n, kk, ss) for n, kk, ss in zip(size, k, s, strict=True))
     fill = -math.inf if op == "maxpool" else 0.0
-    pad = Fn(lambda t: F.pad(t, (left, right, top, bottom), value=fill), f"pad {left},{right},{top},{bottom}")
+    label = f"pad {left},{right},{top},{bottom} with {fill}"
+    pad = Fn(lambda t: F.pad(t, (left, right, top, bottom), value=fill), label)
     return nn.Sequential(pad, cls(k, stride=s, padding=0, ceil_mode=ceil))
 
 
@@ -490,7 +532,7 @@ def differences(model: Any, *, bias: bool = True, tr: Translation | None = None,
 
     # Totals are of inference: every parameter, but MACs and memory only of the layers an eval forward runs.
     inference = [m for name, m in found.items() if name not in gm.training_only]
-    macs = sum(m.macs for m in inference)
+    macs = sum(m.macs for m in inference if m.macs is not None)  # unknown MACs are left out, never counted as 0
     weights, biases = split_params(gm)
     want = {
         "params": count_params(gm),
@@ -507,7 +549,7 @@ def differences(model: Any, *, bias: bool = True, tr: Translation | None = None,
         aux_torch = {
             "layers": len(gm.training_only),
             "params": sum(found[name].params for name in gm.training_only),
-            "macs": sum(found[name].macs for name in gm.training_only),
+            "macs": sum(found[name].macs or 0 for name in gm.training_only),
         }
     if whole:
         flops, values = run_whole(tr)

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import OpError
 from ..expr import Step
 from ..ir import Shape
-from .base import Calc, Context, Op, boolean, make, register, whole
+from .base import Calc, Context, Op, boolean, make, need_map, register, whole
 
 
 @register
@@ -20,6 +20,7 @@ class ChannelShuffle(Op):
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x, g = inputs[0], args["g"]
+        need_map("shuffle", x)
         if x.c % g:
             raise OpError(f"shuffle g={g} must divide the {x.c} channels")
         return Calc(x)

@@ -72,7 +72,16 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
         name = node.name
         shapes[name] = output
         fields[name] = state
-        is_aux = aux[name] = node.aux or (bool(names) and all([aux[i] for i in names]))
+        from_aux = [aux[i] for i in names]
+        is_aux = aux[name] = node.aux or (bool(names) and all(from_aux))
+        if not is_aux and any(from_aux):
+            branch = next(i for i in names if aux[i])
+            raise _located(
+                graph,
+                node,
+                f"takes input from {branch}, a training-only (aux) layer, but is not training-only itself: "
+                f"inference would need it. Mark this layer aux=true, or take its input from elsewhere",
+            )
         append(
             Layer(
                 name,
