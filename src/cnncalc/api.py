@@ -185,9 +185,16 @@ def _load_python(reference: str, input: Any, **settings: Any) -> Model:
         raise CnnCalcError(f"{reference}: a PyTorch module needs an input shape: --input HxWxC (or input= in Python)")
     module = load_module(reference)
     if isinstance(input, str):
+        named: dict[str, tuple[int, ...]] = {}
         shapes = []
         for part in input.split(","):
-            shape = shape_param()[0](part.split("=")[-1])
-            shapes.append((shape.c,) if shape.h is None else (shape.c, shape.h, shape.w))
-        input = shapes[0] if len(shapes) == 1 else shapes
+            key, _, text = part.rpartition("=")
+            shape = shape_param()[0](text)
+            torch_shape = (shape.c,) if shape.h is None else (shape.c, shape.h, shape.w)
+            shapes.append(torch_shape)
+            if key:
+                named[key] = torch_shape
+        if named and len(named) != len(shapes):
+            raise CnnCalcError(f"--input {input}: name every input (name=HxWxC,...) or none")
+        input = named or (shapes[0] if len(shapes) == 1 else shapes)
     return from_torch(module, input, name=reference.rpartition(":")[2], **settings)

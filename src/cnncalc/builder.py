@@ -36,6 +36,7 @@ class Builder:
     def add(
         self,
         op: str,
+        /,
         *positional: Any,
         name: str | None = None,
         inputs: str | Sequence[str] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -68,7 +69,12 @@ def show(
         source: Any = spec
         if spec == "-":
             source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
-        model = load(source, input=input_, bias=not no_bias, strict=strict, layout=layout, options=_options(options))
+        with warnings.catch_warnings():
+            # Import warnings (an op cnncalc does not know) are listed under the table already.
+            warnings.simplefilter("ignore")
+            model = load(
+                source, input=input_, bias=not no_bias, strict=strict, layout=layout, options=_options(options)
+            )
     except CnnCalcError as exc:
         _fail(str(exc))
         return
