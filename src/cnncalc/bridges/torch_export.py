@@ -12,13 +12,14 @@ it happens.
 
 from __future__ import annotations
 
+import hashlib
 import keyword
 import linecache
 import re
 import textwrap
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CnnCalcError
 from ..formulas import same_padding
@@ -27,6 +28,9 @@ from ..ops.base import get_op
 from ..passes import analyze
 from ..report import Settings
 from . import require_torch
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["layer_identifiers", "to_torch", "torch_source"]
 
@@ -565,14 +569,16 @@ def _broadcast(x: str, s: Shape, out: Shape) -> str:
 # ----------------------------------------------------------------------------- running it
 
 
-def to_torch(graph: Graph) -> Any:
+def to_torch(graph: Graph) -> nn.Module:
     """The network as an `nn.Module` instance: the class `torch_source` writes, executed in a fresh namespace."""
     require_torch()
     name = default_class_name(graph)
     source = torch_source(graph, name)
-    filename = f"<cnncalc export of {graph.name}>"
-    # Registered with linecache so that tracebacks and inspect show the generated lines.
+    digest = hashlib.sha1(source.encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
+    filename = f"<cnncalc export of {_text(graph.name)} {digest}>"
+    # Registered with linecache, so that tracebacks and inspect show the generated lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace: dict[str, Any] = {"__name__": "cnncalc_export_" + re.sub(r"\W", "_", graph.name, flags=re.ASCII)}
     exec(compile(source, filename, "exec"), namespace)
-    return namespace[name]()
+    module: nn.Module = namespace[name]()
+    return module

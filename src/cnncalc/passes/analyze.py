@@ -58,9 +58,10 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
             raise _located(graph, node, str(exc)) from None
         warnings = []
         for w in calc.warnings:
-            if strict and w.code == "inexact":
+            if strict and w.code.startswith("inexact"):
                 raise _located(graph, node, w.message + " (--strict)")
-            warnings.append(w.message)
+            if w.code != "inexact-padding":
+                warnings.append(w.message)
         if calc.rf is IDENTITY:  # most layers: activations, norms, dropout
             state = fields[names[0]]
         else:
