@@ -126,7 +126,7 @@ def layer_identifiers(graph: Graph) -> dict[str, str]:
     """
     taken: set[str] = set()
     out: dict[str, str] = {}
-    for node in graph.nodes:
+    for node in graph.sorted().nodes:  # in the order of the file, whatever order the graph was given in
         base = re.sub(r"\W", "_", node.name, flags=re.ASCII) or "layer"
         if base[0].isdigit():
             base = "layer_" + base

@@ -24,7 +24,9 @@ class Upsample(Op):
         h, w, c = need_map("upsample", inputs[0])
         f = args.get("scale", Fraction(2))
         calc = Calc(Shape(c))
-        sizes = [calc.step(Step.of(label, "floor(N*F)", N=n, F=f)) for n, label in ((h, "H_out"), (w, "W_out"))]
+        # PyTorch floors N*F computed in double precision (45 * 1.4 gives 62, not 63): so does cnncalc.
+        scale = float(f)
+        sizes = [calc.step(Step.of(label, "floor(N*F)", N=n, F=scale)) for n, label in ((h, "H_out"), (w, "W_out"))]
         if min(sizes) < 1:
             raise OpError(f"scale {float(f):g} shrinks the {h}x{w} input to nothing")
         calc.output = Shape(c, sizes[0], sizes[1])
