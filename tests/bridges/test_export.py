@@ -33,12 +33,6 @@ from cnncalc.bridges.torch_export import _MODULE_ATTRIBUTES, layer_identifiers, 
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.ops import all_ops  # noqa: E402
 
-if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is None:
-    # Without numpy, torch's symbolic-shape helpers (run by every meta kernel) look for it afresh on each call; record
-    # its absence once (as tests/torch_oracle does). `import numpy` still fails, only without searching the path.
-    sys.modules["numpy"] = None  # type: ignore[assignment]
-
-
 # ----------------------------------------------------------------------------- the helper both test files use
 
 

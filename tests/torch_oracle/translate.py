@@ -7,9 +7,7 @@ from cnncalc's shapes or formulas.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +23,6 @@ try:  # pops the active dispatch modes (the FLOP counter) for a while; private, 
     from torch.utils._python_dispatch import _disable_current_modes as outside_modes
 except ImportError:  # pragma: no cover - only slower
     from contextlib import nullcontext as outside_modes
-
-if "numpy" not in sys.modules and importlib.util.find_spec("numpy") is None:
-    # Without numpy, torch's symbolic-shape helpers (sym_max, run by every meta kernel) try `import numpy` afresh on
-    # each call and search the whole path to fail: a third of the time of a DenseNet. Record the absence once.
-    # This changes nothing else: `import numpy` still raises ModuleNotFoundError, only without the search.
-    sys.modules["numpy"] = None  # type: ignore[assignment]
 
 
 class Fn(nn.Module):
