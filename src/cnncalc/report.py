@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from ._gc import gc_paused
 from .expr import Step
 from .ir import Shape
 
@@ -232,6 +233,10 @@ class Report:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        with gc_paused():
+            return self._to_dict()
+
+    def _to_dict(self) -> dict[str, Any]:
         layout = self.settings.layout
         first = self.inputs[0][1].dims(layout) if self.inputs else []
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._gc import gc_paused
 from ..errors import CnnCalcError, OpError, SpecError
 from ..ir import Graph, Node, Shape
 from ..ops.base import IDENTITY, Calc, Context, Op, get_op
@@ -14,6 +15,11 @@ def analyze(graph: Graph, settings: Settings | None = None) -> Report:
 
     Op errors carry no location; they get the file, line and layer here, once.
     """
+    with gc_paused():
+        return _analyze(graph, settings)
+
+
+def _analyze(graph: Graph, settings: Settings | None) -> Report:
     settings = settings or Settings()
     shapes: dict[str, Shape] = {}
     fields: dict[str, rf.State] = {}
