@@ -51,6 +51,12 @@ class Model:
     def to_spec(self) -> str:
         return write_spec(self.graph)
 
+    def conventions(self) -> Any:
+        """This network counted the way each FLOP tool counts (see `cnncalc show --conventions`)."""
+        from .passes.conventions import conventions
+
+        return conventions(self)
+
     def to_torch(self) -> Any:
         """An `nn.Module` that computes exactly this network (needs the `torch` extra)."""
         from .bridges.torch_export import to_torch

@@ -50,6 +50,14 @@ def main() -> None:
 @click.option("--input", "input_", metavar="HxWxC", help="replace the input shape (name=HxWxC for one of several)")
 @click.option("--no-bias", is_flag=True, help="count as if no layer had a bias")
 @click.option("--strict", is_flag=True, help="a non-exact output size is an error, not a warning")
+@click.option(
+    "--conventions",
+    "conventions_",
+    is_flag=True,
+    help="totals under each FLOP tool's convention (fvcore, thop, ptflops, torchinfo, torch-scan, "
+    "FlopCounterMode, DeepSpeed/calflops), side by side, each saying what it counts",
+)
+@click.option("--per-layer", is_flag=True, help="with --conventions: a row per layer, a column per convention")
 def show(
     spec: str,
     options: tuple[str, ...],
@@ -58,12 +66,21 @@ def show(
     input_: str | None,
     no_bias: bool,
     strict: bool,
+    conventions_: bool,
+    per_layer: bool,
 ) -> None:
     """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name.
 
     A zoo model takes its options as KEY=VALUE, e.g. `cnncalc show googlenet aux=true`.
     """
     from .render import render_csv, render_json, render_markdown, render_table
+
+    if per_layer and not conventions_:
+        _fail("--per-layer goes with --conventions")
+        return
+    if conventions_ and fmt not in ("table", "md", "json"):
+        _fail(f"--conventions prints table, md or json, not {fmt}")
+        return
 
     try:
         source: Any = spec
@@ -77,6 +94,12 @@ def show(
             )
     except CnnCalcError as exc:
         _fail(str(exc))
+        return
+    if conventions_:
+        from .passes.conventions import conventions
+        from .render.conventions import render_conventions
+
+        click.echo(render_conventions(conventions(model), per_layer=per_layer, fmt=fmt), nl=False)
         return
     if fmt == "spec":
         click.echo(model.to_spec(), nl=False)

@@ -120,7 +120,7 @@ class Layer(NamedTuple):
 
     name: str
     op: str
-    inputs: list[str]
+    inputs: list[str]  # shared with the graph's node: never change it
     output: Shape
     weights: int
     biases: int
@@ -224,12 +224,31 @@ class Report:
 
     def _layer_dicts(self, layout: str) -> list[dict[str, Any]]:
         out = []
+        append = out.append
         last_field: Any = None
-        last_dict: dict[str, Any] | None = None
+        rf: dict[str, Any] | None = None
+        chw = layout == "chw"
         for x in self.layers:
             if x.field is not last_field:  # runs of layers share one field (activations, norms)
-                last_field, last_dict = x.field, _rf_dict(x.field)
-            out.append(x.to_dict(layout, dict(last_dict) if last_dict else None))
+                last_field, rf = x.field, _rf_dict(x.field)
+            c, h, w = x.output
+            entry = {
+                "name": x.name,
+                "op": x.op,
+                "inputs": list(x.inputs),
+                "output_shape": [c] if h is None else [c, h, w] if chw else [h, w, c],
+                "params": x.weights + x.biases,
+                "weights": x.weights,
+                "biases": x.biases,
+                "buffers": x.buffers,
+                "macs": x.macs,
+                "activation_bytes": x.activation_bytes,
+                "rf": rf.copy() if rf else None,
+                "warnings": list(x.warnings),
+            }
+            if x.aux:
+                entry["training_only"] = True
+            append(entry)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class Axis(NamedTuple):
         return self.start2 + 2 * (self.units - 1) * self.jump + self.size
 
 
+_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__: this runs for every layer
+
+
 class Field(NamedTuple):
     h: Axis
     w: Axis
@@ -64,7 +67,7 @@ def step(rule: RFRule, inputs: list[State], in_shapes: list[Shape], out: Shape, 
         if first.__class__ is not Field:
             return first
         assert out.h is not None and out.w is not None and isinstance(first, Field)
-        return Field(first.h.through(rule[0], out.h), first.w.through(rule[1], out.w))
+        return _new(Field, (first.h.through(rule[0], out.h), first.w.through(rule[1], out.w), False))
     if rule == IDENTITY:
         return first
     if rule == SOURCE:
