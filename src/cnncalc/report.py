@@ -103,12 +103,20 @@ def field_view(state: Any) -> ReceptiveField | None:
 
 
 def _rf_dict(state: Any) -> dict[str, Any] | None:
-    view = field_view(state)
-    return view.to_dict() if view else None
+    """The JSON of a field state, made directly (it runs for every layer that moves the field)."""
+    if state == "whole":
+        return {"global": True}
+    if state is None or state.flat:
+        return None
+    h, w = state.h, state.w
+    out = {"size": _num(h.size), "jump": _num(h.jump), "start": float(h.start2) / 2}
+    if (w.size, w.jump, w.start2) != (h.size, h.jump, h.start2):
+        out.update(size_w=_num(w.size), jump_w=_num(w.jump), start_w=float(w.start2) / 2)
+    return out
 
 
 def _num(value: int | Fraction) -> int | float:
-    return value if isinstance(value, int) else float(value)
+    return value if value.__class__ is int else float(value)
 
 
 def _fmt(value: int | Fraction) -> str:
@@ -176,16 +184,16 @@ class Totals:
     @classmethod
     def of(cls, layers: list[Layer]) -> Totals:
         """Params of every layer (as PyTorch counts a model); MACs and memory of inference only."""
-        macs = sum(x.macs for x in layers if not x.aux and x.macs is not None)
-        return cls(
-            params=sum(x.params for x in layers),
-            weights=sum(x.weights for x in layers),
-            biases=sum(x.biases for x in layers),
-            buffers=sum(x.buffers for x in layers),
-            macs=macs,
-            flops=2 * macs,
-            activation_bytes=sum(x.activation_bytes for x in layers if not x.aux),
-        )
+        weights = biases = buffers = macs = activation_bytes = 0
+        for x in layers:  # one pass: this runs on every load
+            weights += x.weights
+            biases += x.biases
+            buffers += x.buffers
+            if not x.aux:
+                activation_bytes += x.activation_bytes
+                if x.macs is not None:
+                    macs += x.macs
+        return cls(weights + biases, weights, biases, buffers, macs, 2 * macs, activation_bytes)
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)

@@ -56,6 +56,8 @@ def _analyze(graph: Graph, settings: Settings | None) -> Report:
         op_name, output, weights, biases, buffers, macs, activation_bytes, warnings, steps, rule = row
         if rule is IDENTITY:  # most layers: activations, norms, dropout
             state = fields[names[0]]
+        elif rule.__class__ is tuple:  # convolutions and pools
+            state = rf.windows(fields[names[0]], rule, output)
         else:
             notes: list[str] = []
             state = rf.step(rule, [fields[i] for i in names], in_shapes, output, notes)

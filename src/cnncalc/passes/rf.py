@@ -25,15 +25,6 @@ class Axis(NamedTuple):
     units: int  # length of the map along this axis
     extent: int  # length of the network input along this axis
 
-    def through(self, w: Window, units: int) -> Axis:
-        return Axis(
-            self.size + w.span * self.jump,
-            self.jump * w.stride,
-            self.start2 + w.offset2 * self.jump,
-            units,
-            self.extent,
-        )
-
     def lo2(self) -> Number:
         return self.start2 - self.size
 
@@ -64,10 +55,7 @@ def step(rule: RFRule, inputs: list[State], in_shapes: list[Shape], out: Shape, 
     """The field of one layer from its rule and its inputs' fields."""
     first = inputs[0] if inputs else None
     if rule.__class__ is tuple:
-        if first.__class__ is not Field:
-            return first
-        assert out.h is not None and out.w is not None and isinstance(first, Field)
-        return _new(Field, (first.h.through(rule[0], out.h), first.w.through(rule[1], out.w), False))
+        return windows(first, rule, out)
     if rule == IDENTITY:
         return first
     if rule == SOURCE:
@@ -81,6 +69,17 @@ def step(rule: RFRule, inputs: list[State], in_shapes: list[Shape], out: Shape, 
     if rule == MERGE:
         return _merge(inputs, in_shapes, out, notes)
     return None  # a reshape that scrambles positions
+
+
+def windows(first: State, rule: tuple[Window, Window], out: Shape) -> State:
+    """A sliding window (conv, pool...) along H and W: the commonest step, written out for speed."""
+    if first.__class__ is not Field:
+        return first
+    (size, jump, start2, _, extent), (size_w, jump_w, start2_w, _, extent_w), _ = first  # type: ignore[misc]
+    (span, stride, offset2), (span_w, stride_w, offset2_w) = rule
+    h = _new(Axis, (size + span * jump, jump * stride, start2 + offset2 * jump, out.h, extent))
+    w = _new(Axis, (size_w + span_w * jump_w, jump_w * stride_w, start2_w + offset2_w * jump_w, out.w, extent_w))
+    return _new(Field, (h, w, False))
 
 
 def _half(value: Number) -> Number:
