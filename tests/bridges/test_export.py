@@ -404,18 +404,23 @@ def test_cli_export_writes_the_file(tmp_path: Path) -> None:
     assert params_of(net) == 138_357_544
 
 
+# Run first in a subprocess: every later `import torch` fails, as on a machine without the extra.
+BLOCK_TORCH = """
+import sys
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked for this test")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+"""
+
+
 def test_cli_export_without_torch_prints_the_install_hint_and_exits_2() -> None:
-    script = textwrap.dedent(
+    script = BLOCK_TORCH + textwrap.dedent(
         """
-        import sys
-
-        class NoTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError("torch is blocked for this test")
-                return None
-
-        sys.meta_path.insert(0, NoTorch())
         sys.argv = ["cnncalc", "export", "vgg16", "--to", "torch"]
         from cnncalc.cli import main
         main()
@@ -429,17 +434,8 @@ def test_cli_export_without_torch_prints_the_install_hint_and_exits_2() -> None:
 
 
 def test_to_torch_without_torch_raises_the_install_hint() -> None:
-    script = textwrap.dedent(
+    script = BLOCK_TORCH + textwrap.dedent(
         """
-        import sys
-
-        class NoTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError("torch is blocked for this test")
-                return None
-
-        sys.meta_path.insert(0, NoTorch())
         import cnncalc
         model = cnncalc.load("lenet5")
         assert "class Lenet5(nn.Module)" in model.to_torch_source()  # writing the file needs no torch
