@@ -11,6 +11,7 @@ import pytest
 
 TESTS = Path(__file__).parent
 REFERENCE = TESTS / "reference"
+CLI = Path(sys.executable).parent / "cnncalc"  # the command `make test` installs into .venv
 
 
 def reference_rows(name: str) -> list[dict[str, str]]:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import cnncalc
+from conftest import CLI
 
 INVALID = Path(__file__).parent / "data" / "invalid"
-CLI = Path(sys.executable).parent / "cnncalc"
 
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<layer>[^:\s]+): (?P<what>.+)$")
 
@@ -117,23 +116,10 @@ def test_padding_rescues_a_kernel_larger_than_the_map():
 # --- the command line ------------------------------------------------------------------------
 
 
-def cli_works() -> bool:
-    if not CLI.exists():
-        return False
-    try:
-        return subprocess.run([str(CLI), "--help"], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-needs_cli = pytest.mark.skipif(not cli_works(), reason="the cnncalc command is not installed yet")
-
-
 def run_cli(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(CLI), "show", str(path)], capture_output=True, text=True, timeout=60, check=False)
 
 
-@needs_cli
 @pytest.mark.parametrize(("name", "line", "layer", "phrases"), CASES, ids=ids(CASES))
 def test_cli_located_error(name, line, layer, phrases):
     path = INVALID / name
@@ -147,7 +133,6 @@ def test_cli_located_error(name, line, layer, phrases):
     check_located(message, path, line, layer, phrases)
 
 
-@needs_cli
 @pytest.mark.parametrize(("name", "phrases"), UNLOCATED, ids=ids(UNLOCATED))
 def test_cli_unlocated_error(name, phrases):
     path = INVALID / name

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import cnncalc
+from conftest import CLI
 
 DATA = Path(__file__).parent / "data"
-CLI = Path(sys.executable).parent / "cnncalc"
 
 
 def load(name: str, **options) -> cnncalc.Model:
@@ -321,18 +320,6 @@ def test_seed004_question5():
 # --- the same through the command line, when it is there ---------------------------------------
 
 
-def cli_works() -> bool:
-    if not CLI.exists():
-        return False
-    try:
-        return subprocess.run([str(CLI), "--help"], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-needs_cli = pytest.mark.skipif(not cli_works(), reason="the cnncalc command is not installed yet")
-
-
 def show_json(*args: str) -> dict:
     done = subprocess.run(
         [str(CLI), "show", *args, "--format", "json"], capture_output=True, text=True, timeout=60, check=False
@@ -341,7 +328,6 @@ def show_json(*args: str) -> dict:
     return json.loads(done.stdout)
 
 
-@needs_cli
 def test_cli_pose_network():
     report = show_json(str(DATA / "pose.cnn"))
     assert report["totals"]["params"] == 6_260_320
@@ -351,7 +337,6 @@ def test_cli_pose_network():
     assert row["params"] == 9 * 9 * 3 * 32
 
 
-@needs_cli
 def test_cli_lenet5_options():
     assert show_json(str(DATA / "lenet5.cnn"))["totals"]["params"] == 61_706
     assert show_json(str(DATA / "lenet5.cnn"), "--no-bias")["totals"]["params"] == 61_706 - (6 + 16 + 120 + 84 + 10)
@@ -359,7 +344,6 @@ def test_cli_lenet5_options():
     assert report["totals"]["params"] == 156 + 2416 + (4 * 4 * 16 * 120 + 120) + 10_164 + 850
 
 
-@needs_cli
 def test_cli_strict_exits_2():
     path = DATA / "seed004_q3.cnn"
     done = subprocess.run([str(CLI), "show", str(path), "--strict"], capture_output=True, text=True, timeout=60)
