@@ -183,17 +183,103 @@ def ops() -> None:
         click.echo(f"{' '.join(parts)}\n    {op.summary}{aliases}")
 
 
+def _load_for_teaching(spec: str, input_: str | None, no_bias: bool, layout: str = "hwc") -> Any:
+    source: Any = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load(source, input=input_, bias=not no_bias, layout=layout)
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read()
+    except OSError as exc:
+        raise CnnCalcError(f"{path}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CnnCalcError(f"{path}: not a UTF-8 text file") from None
+
+
 @main.command()
 @click.argument("spec")
-def check(spec: str) -> None:
-    """Parse SPEC and report the first problem, or say it is valid."""
+@click.option("--total", metavar="N", help="a student's total to check (34,944 and 34944 are both fine)")
+@click.option("--of", "of", type=click.Choice(("params", "weights", "macs", "flops")), default="params",
+              show_default=True, help="what --total counts")  # fmt: skip
+@click.option("--answers", metavar="FILE.csv", help="a student's table: layer, then output_shape, params, macs...")
+@click.option("--no-bias", is_flag=True, help="the question counts params without biases")
+@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
+              help="how the answers write shapes")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(("text", "md", "json")), default="text", show_default=True)
+def check(
+    spec: str, total: str | None, of: str, answers: str | None, no_bias: bool, input_: str | None, layout: str,
+    fmt: str,
+) -> None:  # fmt: skip
+    """Check a student's answers against SPEC, or, with neither --total nor --answers, that SPEC is valid.
+
+    Exits 0 when every answer is right, 1 when one is wrong (with the right figure and the likely slips),
+    2 when the input cannot be read.
+    """
+    from .render.teach import render_checked
+    from .teach.answers import Checked, check_answers, check_total, parse_number
+    from .teach.diagnose import Network, figure_name
+
     try:
-        graph = read_graph(spec)
-        load(graph)
+        if total is None and answers is None:
+            graph = read_graph(spec) if spec != "-" else parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
+            load(graph)
+            click.echo(f"{spec}: ok, {len(graph.nodes)} layers")
+            return
+        model = _load_for_teaching(spec, input_, no_bias, layout)
+        net = Network(model)
+        checked = Checked([], [])
+        if total is not None:
+            try:
+                claimed = parse_number(total)
+            except ValueError as exc:
+                raise CnnCalcError(f"--total {total}: {exc}") from None
+            checked.verdicts.append(check_total(net, of, claimed))
+        if answers is not None:
+            found = check_answers(net, _read_text(answers), answers)
+            checked.verdicts += found.verdicts
+            checked.skipped += found.skipped
+            if not found.verdicts:
+                raise CnnCalcError(f"{answers}: no answer could be read" + "".join(
+                    f"\n  line {s.line}: {s.message}" for s in found.skipped))  # fmt: skip
     except CnnCalcError as exc:
         _fail(str(exc))
         return
-    click.echo(f"{spec}: ok, {len(graph.nodes)} layers")
+    convention = figure_name(of, not no_bias) if total is not None else figure_name("params", not no_bias)
+    click.echo(render_checked(checked, fmt, convention), nl=False)
+    sys.exit(0 if checked.ok else 1)
+
+
+@main.command()
+@click.argument("key")
+@click.option("--answers", metavar="CLASS.csv", required=True,
+              help="one row per student: student, then total and/or LAYER.FIELD columns")  # fmt: skip
+@click.option("--of", "of", type=click.Choice(("params", "weights", "macs", "flops")), default="params",
+              show_default=True, help="what the `total` column counts")  # fmt: skip
+@click.option("--no-bias", is_flag=True, help="the question counts params without biases")
+@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
+              help="how the answers write shapes")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(("table", "md", "csv", "json")), default="table",
+              show_default=True)  # fmt: skip
+def grade(key: str, answers: str, of: str, no_bias: bool, input_: str | None, layout: str, fmt: str) -> None:
+    """Grade a class file against the network KEY (a spec file or a zoo name): a score and the slips per student,
+    and how many students made each slip. A malformed row is reported with its line number and skipped."""
+    from .render.teach import render_grades
+    from .teach.diagnose import Network, figure_name
+    from .teach.grade import grade as grade_class
+
+    try:
+        net = Network(_load_for_teaching(key, input_, no_bias, layout))
+        result = grade_class(net, _read_text(answers), answers, of)
+    except CnnCalcError as exc:
+        _fail(str(exc))
+        return
+    click.echo(render_grades(result, fmt, "total: " + figure_name(of, not no_bias)), nl=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,602 @@
+"""Which slips give a figure a student wrote: a search of the catalogue, alone and in pairs.
+
+For a total, a slip is tried on one layer and on every layer, and two slips
+together; for one cell of a student's table, on that layer. Only diagnoses
+that reproduce the claimed figure exactly are reported, most plausible first.
+Totals of slips on separate layers add up, so pairs are found by looking up
+the difference still needed, not by working out every pair.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from ..api import Model
+from ..ir import Node, Shape
+from ..ops.base import get_op
+from .mistakes import CATALOGUE, KERNEL_SIZES, LAYER_MISTAKES, Figures, Slip, slips_for, work_out
+
+FIGURES = ("params", "weights", "macs", "flops")
+_BIASED = ("conv", "dwconv", "convT", "fc", "scale")
+_PAIR_PENALTY = 0.35
+_MOST = 8  # diagnoses reported per figure
+
+# Slips that are another convention, not an error, where the question says so.
+CONVENTION_HINTS = {
+    "no_bias": " (right if the question counts without biases: --no-bias, or --of weights)",
+    "bias_counted": " (right if the question counts the biases too: --of params)",
+    "bn_buffers": " (right if running statistics count as parameters, as Keras's total does)",
+    "flops_for_macs": " (right if the question asks for FLOPs: --of flops)",
+    "macs_for_flops": " (right if the question asks for MACs: --of macs)",
+}
+
+
+class Diagnosis(NamedTuple):
+    mistake: str  # a catalogue id, or two joined by "+"
+    explanation: str
+    gives: Any  # the figure these slips give: an int, or an HxWxC text for a shape
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mistake": self.mistake, "explanation": self.explanation, "gives": self.gives}
+
+
+def figure_name(of: str, count_biases: bool) -> str:
+    """The convention a figure is counted under, in words."""
+    return {
+        "params": "params: weights and biases (PyTorch's numel; batch-norm running statistics apart)"
+        if count_biases
+        else "params without the biases of conv, convT and fc layers (--no-bias)",
+        "weights": "weights only, no biases",
+        "macs": "MACs: multiply-accumulates of conv, convT and fc layers",
+        "flops": "FLOPs = 2 x MACs",
+    }[of]
+
+
+class Network:
+    """A model prepared for diagnosis: every layer's inputs, right figures and the slips it admits."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.count_biases = model.report.settings.count_biases
+        self.layout = model.report.settings.layout
+        self.nodes: list[Node] = list(model.graph.nodes)
+        layers = model.report.layers
+        self.index = {x.name: i for i, x in enumerate(layers)}
+        self.aux = [x.aux for x in layers]
+        self.ops = [get_op(n.op).name for n in self.nodes]
+        shapes = {x.name: x.output for x in layers}
+        self.in_shapes = [[shapes[i] for i in n.inputs] for n in self.nodes]
+        input_names = {n.name for n in model.graph.inputs}
+        self.right: list[Figures] = []
+        self.slips: list[list[Slip]] = []
+        self._cache: dict[tuple[int, tuple[Slip, ...]], Figures | None] = {}
+        for i, node in enumerate(self.nodes):
+            fig = work_out(node, self.in_shapes[i], (), True) if layers[i].steps else None
+            if fig is None:  # inputs, activations...: the report's own row
+                x = layers[i]
+                fig = Figures(x.output, x.weights, x.biases, x.buffers, x.macs)
+            self.right.append(fig)
+            reads_input = any(name in input_names for name in node.inputs)
+            self.slips.append(slips_for(node, self.in_shapes[i], reads_input) if layers[i].steps else [])
+
+    # ------------------------------------------------------------------ one layer
+
+    def figures(self, i: int, slips: tuple[Slip, ...]) -> Figures | None:
+        if not slips:
+            return self.right[i]
+        key = (i, slips)
+        if key not in self._cache:
+            self._cache[key] = work_out(self.nodes[i], self.in_shapes[i], slips, True)
+        return self._cache[key]
+
+    def value(self, i: int, of: str, slips: tuple[Slip, ...] = (), fig: Figures | None = None) -> int | None:
+        """Layer i's share of a figure, counted under the model's conventions with these slips (None: no sense)."""
+        fig = fig or self.figures(i, slips)
+        if fig is None:
+            return None
+        ids = {s.mistake for s in slips}
+        if of in ("macs", "flops"):
+            if ids & {"no_bias", "bias_counted", "bn_buffers", "in_out_swapped"}:
+                return None  # slips of parameter counting say nothing about MACs
+            macs = 0 if fig.macs is None or self.aux[i] else fig.macs
+            return 2 * macs if of == "flops" else macs
+        biased = self.ops[i] in _BIASED
+        include = of == "params" and (self.count_biases or not biased)
+        if "bias_counted" in ids:
+            if include or not biased:
+                return None
+            include = True
+        if "no_bias" in ids and not include:
+            return None
+        if "in_out_swapped" in ids and not include:
+            return None
+        return fig.weights + (fig.biases if include else 0)
+
+    def total(self, of: str) -> int:
+        return sum(self.value(i, of) or 0 for i in range(len(self.nodes)))
+
+    def shape_text(self, shape: Shape) -> str:
+        return shape.text(self.layout)
+
+    def student_view(self, claimed: dict[str, Shape]) -> dict[str, tuple[Shape, str]]:
+        """Every layer's output as the student would have it, with the answered layer it comes from: their own
+        answer where they gave one, else what follows from earlier answers (carried through the activations)."""
+        view: dict[str, tuple[Shape, str]] = {}
+        for i, node in enumerate(self.nodes):
+            ins = [view[x][0] for x in node.inputs]
+            if node.name in claimed:
+                view[node.name] = (claimed[node.name], node.name)
+            elif ins == self.in_shapes[i]:
+                view[node.name] = (self.right[i].output, node.name)
+            else:
+                fig = work_out(node, ins, (), True)
+                origin = next(view[x][1] for x, s, r in zip(node.inputs, ins, self.in_shapes[i], strict=True) if s != r)
+                view[node.name] = (fig.output if fig is not None else self.right[i].output, origin)
+        return view
+
+    # ------------------------------------------------------------------ slips carried on
+
+    def walk(self, assign: Callable[[int], tuple[Slip, ...]], of: str) -> int | None:
+        """The total when each layer gets the slips `assign` gives it and sees the (maybe wrong) shapes before it."""
+        shapes: dict[str, Shape] = {}
+        total = 0
+        for i, node in enumerate(self.nodes):
+            ins = [shapes[n] for n in node.inputs]
+            slips = assign(i)
+            if not slips and ins == self.in_shapes[i]:
+                fig: Figures | None = self.right[i]
+            elif not self.slips[i] and not slips:
+                fig = work_out(node, ins, (), True) if get_op(node.op).name != "input" else self.right[i]
+                if fig is None:  # an op without steps: its output follows its input
+                    fig = _follow(self.right[i], ins)
+            else:
+                fig = work_out(node, ins, slips, True)
+            if fig is None:
+                return None
+            shapes[node.name] = fig.output
+            v = self.value(i, of, slips, fig)
+            if v is None:
+                return None
+            total += v
+        return total
+
+
+def _follow(right: Figures, ins: list[Shape]) -> Figures | None:
+    return right._replace(output=ins[0]) if ins else None
+
+
+class _Found:
+    """Diagnoses that reproduce a claimed figure, kept without repeats."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Diagnosis] = {}
+
+    def add(self, mistake: str, explanation: str, gives: Any, score: float) -> None:
+        key = f"{mistake}|{explanation}"
+        if key not in self.items or self.items[key].score < score:
+            self.items[key] = Diagnosis(mistake, explanation, gives, score)
+
+    def best(self) -> list[Diagnosis]:
+        ranked = sorted(self.items.values(), key=lambda d: (-d.score, d.mistake.count("+"), d.explanation))
+        return ranked[:_MOST]
+
+
+# ---------------------------------------------------------------------- totals
+
+
+def diagnose_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
+    """The slips, alone or in pairs, that turn the right total into `claimed`."""
+    right = net.total(of)
+    found = _Found()
+    if claimed == right:
+        return []
+    n = len(net.nodes)
+    names = [node.name for node in net.nodes]
+    base = [net.value(i, of) or 0 for i in range(n)]
+
+    def fmt(v: int) -> str:
+        return f"{v:,}"
+
+    # One slip on one layer, worked out on that layer alone (the rest as given).
+    local: dict[tuple[Slip, int], int] = {}
+    for i in range(n):
+        for slip in net.slips[i]:
+            v = net.value(i, of, (slip,))
+            if v is not None and v != base[i]:
+                local[slip, i] = v - base[i]
+    by_delta: dict[int, list[tuple[Slip, int]]] = defaultdict(list)
+    for key, d in local.items():
+        by_delta[d].append(key)
+
+    def one_text(slip: Slip, i: int, v: int | None = None) -> str:
+        v = base[i] + local[slip, i] if v is None else v
+        return f"{_slip_words(slip)} on {names[i]}: {names[i]} {fmt(base[i])} -> {fmt(v)}"
+
+    for (slip, i), d in local.items():
+        if right + d == claimed and "one" in CATALOGUE[slip.mistake].scopes:
+            found.add(
+                slip.mistake,
+                f"{one_text(slip, i)}; total {fmt(right)} -> {fmt(claimed)}",
+                claimed,
+                _score(slip.mistake, "one"),
+            )
+
+    # One slip made on every layer it applies to.
+    every: dict[str, int] = {}
+    layers_of: dict[str, list[int]] = defaultdict(list)
+    for (slip, i), _d in local.items():
+        if slip.arg is None:
+            layers_of[slip.mistake].append(i)
+    for mistake, where in layers_of.items():
+        if "all" not in CATALOGUE[mistake].scopes or len(where) < 2:
+            continue
+        if CATALOGUE[mistake].shape:
+            t = net.walk(lambda i, m=mistake: _applicable(net, i, m), of)
+        else:
+            t = right + sum(local[Slip(mistake), i] for i in where)
+        if t is None:
+            continue
+        every[mistake] = t
+        if t == claimed:
+            found.add(
+                mistake,
+                f"{CATALOGUE[mistake].description}, on every layer ({len(where)}): total {fmt(right)} -> {fmt(t)}"
+                + CONVENTION_HINTS.get(mistake, ""),
+                claimed,
+                _score(mistake, "all"),
+            )
+    if "one_input_channel" in layers_of:  # the network's input layer is one layer, but it is the whole slip
+        where = layers_of["one_input_channel"]
+        t = right + sum(local[Slip("one_input_channel"), i] for i in where)
+        every["one_input_channel"] = t
+        if t == claimed:
+            found.add(
+                "one_input_channel",
+                "; ".join(one_text(Slip("one_input_channel"), i) for i in where) + f"; total {fmt(right)} -> {fmt(t)}",
+                claimed,
+                _score("one_input_channel", "all"),
+            )
+
+    # A slip on one layer carried on: later layers worked out from its wrong output.
+    shape_singles = [(slip, i) for (slip, i) in local if CATALOGUE[slip.mistake].shape]
+    if len(shape_singles) * n <= 200_000:
+        for slip, i in shape_singles:
+            t = net.walk(lambda j, s=slip, at=i: (s,) if j == at else (), of)
+            if t is not None and t != right + local[slip, i] and t == claimed:
+                found.add(
+                    slip.mistake,
+                    f"{_slip_words(slip)} on {names[i]}, carried to the layers after it: total "
+                    f"{fmt(right)} -> {fmt(t)}",
+                    claimed,
+                    _score(slip.mistake, "one") * 0.9,
+                )
+
+    # Whole-network slips: branches counted once or the trunk counted per branch, FLOPs for MACs.
+    multiples = _multiplicities(net)
+    for mistake, mult in multiples.items():
+        t = sum(m * b for m, b in zip(mult, base, strict=True))
+        every[mistake] = t
+        if t == claimed:
+            found.add(
+                mistake,
+                f"{CATALOGUE[mistake].description}: total {fmt(right)} -> {fmt(t)}",
+                claimed,
+                _score(mistake, "all"),
+            )
+        for (slip, i), d in local.items():
+            if t + mult[i] * d == claimed and mult[i] and t != claimed and right + d != claimed:
+                found.add(
+                    f"{mistake}+{slip.mistake}",
+                    f"{CATALOGUE[mistake].description}, and {one_text(slip, i)}: total {fmt(right)} -> {fmt(claimed)}",
+                    claimed,
+                    _score(mistake, "all") * _score(slip.mistake, "one") * _PAIR_PENALTY,
+                )
+    factor = {"macs": ("flops_for_macs", "x 2"), "flops": ("macs_for_flops", "/ 2")}.get(of)
+    if factor:
+        mistake, k = factor
+        t = right * 2 if of == "macs" else right // 2
+        if t == claimed:
+            found.add(
+                mistake,
+                f"{CATALOGUE[mistake].description}: {fmt(right)} {k} = {fmt(claimed)}" + CONVENTION_HINTS[mistake],
+                claimed,
+                _score(mistake, "all"),
+            )
+        else:
+            for other, t2 in every.items():
+                if (t2 * 2 if of == "macs" else t2 // 2) == claimed:
+                    found.add(
+                        f"{mistake}+{other}",
+                        f"{CATALOGUE[other].description}, and "
+                        f"{CATALOGUE[mistake].description}: {fmt(t2)} {k} = {fmt(claimed)}",
+                        claimed,
+                        _score(mistake, "all") * _score(other, "all") * _PAIR_PENALTY,
+                    )
+
+    # Two slips on two layers (the deltas add up), or two on one layer.
+    need = claimed - right
+    for (slip, i), d in local.items():
+        for slip2, j in by_delta.get(need - d, ()):
+            if j <= i or (slip2.mistake == slip.mistake and slip.mistake in every):
+                continue
+            found.add(
+                _pair_id(slip.mistake, slip2.mistake),
+                f"{one_text(slip, i)}, and {one_text(slip2, j)}: total {fmt(right)} -> {fmt(claimed)}",
+                claimed,
+                _score(slip.mistake, "one") * _score(slip2.mistake, "one") * _PAIR_PENALTY,
+            )
+    for i in range(n):
+        slips = [s for s in net.slips[i] if (s, i) in local]
+        for a in range(len(slips)):
+            for b in range(a + 1, len(slips)):
+                pair = (slips[a], slips[b])
+                if pair[0].mistake == pair[1].mistake:
+                    continue
+                v = net.value(i, of, pair)
+                alone = (base[i] + local[pair[0], i], base[i] + local[pair[1], i])
+                if v is not None and right - base[i] + v == claimed and v not in alone:
+                    found.add(
+                        _pair_id(pair[0].mistake, pair[1].mistake),
+                        f"{_slip_words(pair[0])} and "
+                        f"{_slip_words(pair[1])} on {names[i]}: {names[i]} {fmt(base[i])} -> {fmt(v)}",
+                        claimed,
+                        _score(pair[0].mistake, "one") * _score(pair[1].mistake, "one") * _PAIR_PENALTY,
+                    )
+
+    # A slip on every layer, with another on one layer or on every layer.
+    for mistake, t in every.items():
+        if mistake in multiples or CATALOGUE[mistake].shape:
+            continue
+        m_slip = Slip(mistake)
+        for (slip, j), d in local.items():
+            if slip.mistake == mistake:
+                continue
+            if m_slip in net.slips[j]:
+                v = net.value(j, of, (m_slip, slip))
+                if v is None:
+                    continue
+                t2 = t - local.get((m_slip, j), 0) + (v - base[j])
+            else:
+                t2 = t + d
+            if t2 == claimed and t2 != t and t2 != right + d:
+                found.add(
+                    _pair_id(mistake, slip.mistake),
+                    f"{CATALOGUE[mistake].description} (every layer), and "
+                    f"{one_text(slip, j)}: total {fmt(right)} -> {fmt(claimed)}",
+                    claimed,
+                    _score(mistake, "all") * _score(slip.mistake, "one") * _PAIR_PENALTY,
+                )
+        for other in every:
+            if other <= mistake or other in multiples or CATALOGUE[other].shape:
+                continue
+            t2 = right
+            for i in range(n):
+                slips = tuple(s for s in (Slip(mistake), Slip(other)) if s in net.slips[i])
+                if slips:
+                    v = net.value(i, of, slips)
+                    if v is None:
+                        t2 = None
+                        break
+                    t2 += v - base[i]
+            if t2 == claimed and t2 not in (t, every[other]):
+                found.add(
+                    _pair_id(mistake, other),
+                    f"{CATALOGUE[mistake].description} and "
+                    f"{CATALOGUE[other].description}, on every layer: total {fmt(right)} -> {fmt(claimed)}",
+                    claimed,
+                    _score(mistake, "all") * _score(other, "all") * _PAIR_PENALTY,
+                )
+
+    # The right expression, or one slip's, worked out wrongly.
+    kind = slip_kind(claimed, right)
+    if kind:
+        found.add(
+            "arithmetic_slip", f"{kind}: the right total is {fmt(right)}", claimed, _score("arithmetic_slip", "all")
+        )
+    for i in range(n):
+        if base[i] and slip_kind(claimed - right + base[i], base[i]):
+            written = claimed - right + base[i]
+            found.add(
+                "arithmetic_slip",
+                f"{slip_kind(written, base[i])} in {names[i]}: {fmt(base[i])} written as {fmt(written)}",
+                claimed,
+                _score("arithmetic_slip", "one"),
+            )
+    for mistake, t in every.items():
+        kind = slip_kind(claimed, t)
+        if kind and t != right:
+            found.add(
+                f"{mistake}+arithmetic_slip",
+                f"{CATALOGUE[mistake].description} ({fmt(t)}), and then a {kind}",
+                claimed,
+                _score(mistake, "all") * _score("arithmetic_slip", "all") * _PAIR_PENALTY,
+            )
+    return found.best()
+
+
+def _applicable(net: Network, i: int, mistake: str) -> tuple[Slip, ...]:
+    return (Slip(mistake),) if Slip(mistake) in net.slips[i] else ()
+
+
+def _multiplicities(net: Network) -> dict[str, list[int]]:
+    """How often each layer is counted if parallel twin branches are taken as one, or the trunk once per branch."""
+    n = len(net.nodes)
+    consumers: dict[str, list[int]] = defaultdict(list)
+    for i, node in enumerate(net.nodes):
+        for name in node.inputs:
+            consumers[name].append(i)
+    outputs = [i for i, node in enumerate(net.nodes) if not consumers[node.name] and not net.aux[i]]
+    out: dict[str, list[int]] = {}
+    if len(outputs) < 2:
+        return out
+    # Every layer's set of outputs it reaches, walking back from the end.
+    reaches: list[frozenset[int]] = [frozenset()] * n
+    for i in range(n - 1, -1, -1):
+        name = net.nodes[i].name
+        here = frozenset([i]) if i in outputs else frozenset()
+        for j in consumers[name]:
+            here |= reaches[j]
+        reaches[i] = here
+    trunk = [max(len(r), 1) for r in reaches]
+    if any(m > 1 for m in trunk):
+        out["separate_trunk"] = trunk
+    # Twins: layers alike in op, arguments and input shapes whose inputs are one layer or twins themselves,
+    # so parallel copies of one branch (the three heads of a pose network), never a chain of repeated blocks.
+    classes: dict[tuple[Any, ...], int] = {}
+    kind: dict[str, int] = {}
+    once = [1] * n
+    for i, node in enumerate(net.nodes):
+        sig = node.signature()
+        key = (
+            (node.name,)
+            if sig is None or net.ops[i] == "input"
+            else (sig, *net.in_shapes[i], *(kind[x] for x in node.inputs))
+        )
+        if key in classes:
+            once[i] = 0
+        kind[node.name] = classes.setdefault(key, len(classes))
+    if any(m == 0 for m in once):
+        out["shared_branches"] = once
+    return out
+
+
+def _pair_id(a: str, b: str) -> str:
+    return "+".join(sorted((a, b), key=lambda m: -CATALOGUE[m].prior))
+
+
+def _score(mistake: str, scope: str) -> float:
+    prior = CATALOGUE[mistake].prior
+    convention = mistake in ("no_bias", "bias_counted", "bn_buffers")
+    if scope == "all":
+        return prior if convention or mistake in ("one_input_channel", "arithmetic_slip") else prior * 0.8
+    return prior * (0.6 if convention else 0.8 if mistake == "arithmetic_slip" else 1.0)
+
+
+def _slip_words(slip: Slip) -> str:
+    if slip.mistake == "wrong_kernel":
+        return f"kernel {slip.arg}x{slip.arg} used"
+    return CATALOGUE[slip.mistake].description
+
+
+# ---------------------------------------------------------------------- digits
+
+
+def slip_kind(written: int, right: int) -> str | None:
+    """How `written` comes from `right` by one slip of the pen: a digit lost, doubled, swapped or miscopied."""
+    if written == right or written < 0 or right < 0:
+        return None
+    a, b = str(written), str(right)
+    for what, variants in (
+        ("a digit lost", _dropped(b)),
+        ("a digit doubled", _doubled(b)),
+        ("a digit added", _inserted(b)),
+        ("two digits swapped", _swapped(b)),
+        ("a digit miscopied", _replaced(b)),
+    ):
+        if a in variants:
+            return what
+    return None
+
+
+def _dropped(s: str) -> Iterator[str]:
+    return (s[:i] + s[i + 1 :] for i in range(len(s)) if len(s) > 1)
+
+
+def _doubled(s: str) -> Iterator[str]:
+    return (s[:i] + s[i] + s[i:] for i in range(len(s)))
+
+
+def _inserted(s: str) -> Iterator[str]:
+    return (s[:i] + d + s[i:] for i in range(len(s) + 1) for d in "0123456789" if i or d != "0")
+
+
+def _swapped(s: str) -> Iterator[str]:
+    return (s[:i] + s[i + 1] + s[i] + s[i + 2 :] for i in range(len(s) - 1) if s[i] != s[i + 1])
+
+
+def _replaced(s: str) -> Iterator[str]:
+    return (s[:i] + d + s[i + 1 :] for i in range(len(s)) for d in "0123456789" if d != s[i] and (i or d != "0"))
+
+
+# ---------------------------------------------------------------------- one cell of a table
+
+
+def diagnose_cell(
+    net: Network, i: int, field: str, claimed: Any, view: dict[str, tuple[Shape, str]] | None = None
+) -> list[Diagnosis]:
+    """The slips on layer i that give the claimed cell (a number, or a Shape for output_shape)."""
+    found = _Found()
+    slips = net.slips[i]
+
+    def cell(fig: Figures | None, tried: tuple[Slip, ...]) -> Any:
+        if fig is None:
+            return None
+        if field == "output_shape":
+            return fig.output
+        if field == "biases":
+            return fig.biases if not {s.mistake for s in tried} & {"bias_counted"} else None
+        return net.value(i, field, tried, fig)
+
+    right = cell(net.right[i], ())
+    show = net.shape_text if field == "output_shape" else (lambda v: f"{v:,}")
+    gives = net.shape_text if field == "output_shape" else (lambda v: v)
+    for slip in slips:
+        got = cell(net.figures(i, (slip,)), (slip,))
+        if got is not None and got == claimed and got != right:
+            found.add(
+                slip.mistake,
+                f"{_slip_words(slip)}: {show(right)} -> {show(got)}",
+                gives(got),
+                _score(slip.mistake, "one"),
+            )
+    for a in range(len(slips)):
+        for b in range(a + 1, len(slips)):
+            pair = (slips[a], slips[b])
+            if pair[0].mistake == pair[1].mistake:
+                continue
+            got = cell(net.figures(i, pair), pair)
+            alone = [cell(net.figures(i, (x,)), (x,)) for x in pair]
+            if got is not None and got == claimed and got != right and got not in alone:
+                found.add(
+                    _pair_id(pair[0].mistake, pair[1].mistake),
+                    f"{_slip_words(pair[0])} and {_slip_words(pair[1])}: {show(right)} -> {show(got)}",
+                    gives(got),
+                    _score(pair[0].mistake, "one") * _score(pair[1].mistake, "one") * _PAIR_PENALTY,
+                )
+    if field != "output_shape" and isinstance(claimed, int):
+        kind = slip_kind(claimed, right) if right is not None else None
+        if kind:
+            found.add(
+                "arithmetic_slip", f"{kind}: the right figure is {right:,}", claimed, _score("arithmetic_slip", "one")
+            )
+        for slip in slips:
+            got = cell(net.figures(i, (slip,)), (slip,))
+            if isinstance(got, int) and got != right and slip_kind(claimed, got):
+                found.add(
+                    f"{slip.mistake}+arithmetic_slip",
+                    f"{_slip_words(slip)} ({got:,}), then {slip_kind(claimed, got)}",
+                    claimed,
+                    _score(slip.mistake, "one") * _score("arithmetic_slip", "one") * _PAIR_PENALTY,
+                )
+    # The student's own (wrong) input shapes, worked on correctly: the slip is in an earlier row.
+    if view:
+        node = net.nodes[i]
+        ins = [view[x][0] if x in view else r for x, r in zip(node.inputs, net.in_shapes[i], strict=True)]
+        if ins != net.in_shapes[i]:
+            got = cell(work_out(node, ins, (), True), ())
+            if got is not None and got == claimed:
+                wrong = [view[x][1] for x, s, r in zip(node.inputs, ins, net.in_shapes[i], strict=True) if s != r]
+                found.add(
+                    "carried_error",
+                    f"right for the input that follows from the shape given for {', '.join(dict.fromkeys(wrong))} "
+                    f"({', '.join(net.shape_text(s) for s in ins)}): the slip is in that row",
+                    gives(got),
+                    1.0,
+                )
+    return found.best()
+
+
+__all__ = ["FIGURES", "KERNEL_SIZES", "LAYER_MISTAKES", "Diagnosis", "Network", "diagnose_cell", "diagnose_total"]
