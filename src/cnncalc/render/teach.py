@@ -16,7 +16,7 @@ def _value(v: Any) -> str:
 
 
 def _cell(v: Verdict) -> str:
-    return v.field if v.layer == "total" else f"{v.layer}.{v.field}"
+    return f"total {v.field}" if v.layer == "total" else f"{v.layer}.{v.field}"
 
 
 def verdict_lines(v: Verdict, md: bool = False) -> list[str]:
