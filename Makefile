@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench format clean
+.PHONY: demo test system-packages bench format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +13,19 @@ demo: $(BIN)/python
 	$(BIN)/cnncalc show posenet --no-bias
 
 # constraints.txt pins torch to the CPU build on this machine's disk; a looser pin pulls CUDA.
-test: $(BIN)/python
+test: $(BIN)/python system-packages
 	$(BIN)/pip install -q -e '.[test]' -c constraints.txt
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Debian's pdflatex compiles the LaTeX worked solutions in the tests. Installed when missing and apt-get can
+# (as root); elsewhere the compile test is skipped and a structure test still runs.
+system-packages:
+	@command -v pdflatex >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get install -y -q --no-install-recommends texlive-latex-base >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends texlive-latex-base >/dev/null 2>&1)) \
+		|| echo "note: pdflatex not installed; the LaTeX compile test will be skipped"; }
 
 # The comparison with torchinfo, fvcore, ptflops, thop and torch-scan (not part of the tests).
 bench: $(BIN)/python

@@ -17,7 +17,7 @@ from .spec import parse_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("table", "json", "csv", "md", "spec")
+FORMATS = ("table", "json", "csv", "md", "spec", "latex")
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -58,6 +58,12 @@ def main() -> None:
     "FlopCounterMode, DeepSpeed/calflops), side by side, each saying what it counts",
 )
 @click.option("--per-layer", is_flag=True, help="with --conventions: a row per layer, a column per convention")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="the worked arithmetic of every layer (output size, weights, biases, params, MACs, receptive field), "
+    "as text, or with --format md or latex (latex: a complete document)",
+)
 def show(
     spec: str,
     options: tuple[str, ...],
@@ -68,6 +74,7 @@ def show(
     strict: bool,
     conventions_: bool,
     per_layer: bool,
+    explain: bool,
 ) -> None:
     """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name.
 
@@ -80,6 +87,9 @@ def show(
         return
     if conventions_ and fmt not in ("table", "md", "json"):
         _fail(f"--conventions prints table, md or json, not {fmt}")
+        return
+    if explain and fmt not in ("table", "md", "latex"):
+        _fail(f"--explain prints text (the default), md or latex, not {fmt}")
         return
 
     try:
@@ -101,7 +111,12 @@ def show(
 
         click.echo(render_conventions(conventions(model), per_layer=per_layer, fmt=fmt), nl=False)
         return
-    if fmt == "spec":
+    if explain or fmt == "latex":
+        from .render.explain import explain_latex, explain_markdown, explain_text
+
+        render = {"md": explain_markdown, "latex": explain_latex}.get(fmt, explain_text)
+        click.echo(render(model.report), nl=False)
+    elif fmt == "spec":
         click.echo(model.to_spec(), nl=False)
     elif fmt == "json":
         click.echo(render_json(model.report), nl=False)
