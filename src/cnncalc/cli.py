@@ -11,6 +11,7 @@ import click
 
 from . import zoo
 from .api import load, read_graph
+from .commands import register_all
 from .errors import CnnCalcError
 from .ops.base import all_ops
 from .spec import parse_spec
@@ -296,6 +297,8 @@ def grade(key: str, answers: str, of: str, no_bias: bool, input_: str | None, la
         return
     click.echo(render_grades(result, fmt, "total: " + figure_name(of, not no_bias)), nl=False)
 
+
+register_all(main)
 
 if __name__ == "__main__":
     main()
