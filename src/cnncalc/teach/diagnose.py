@@ -73,6 +73,7 @@ class Network:
         self.right: list[Figures] = []
         self.slips: list[list[Slip]] = []
         self._cache: dict[tuple[int, tuple[Slip, ...]], Figures | None] = {}
+        self._walked: dict[tuple[Any, ...], Figures | None] = {}  # layers worked out on other input shapes
         for i, node in enumerate(self.nodes):
             fig = work_out(node, self.in_shapes[i], (), True) if layers[i].steps else None
             if fig is None:  # inputs, activations...: the report's own row
@@ -148,12 +149,14 @@ class Network:
             slips = assign(i)
             if not slips and ins == self.in_shapes[i]:
                 fig: Figures | None = self.right[i]
-            elif not self.slips[i] and not slips:
-                fig = work_out(node, ins, (), True) if get_op(node.op).name != "input" else self.right[i]
-                if fig is None:  # an op without steps: its output follows its input
-                    fig = _follow(self.right[i], ins)
             else:
-                fig = work_out(node, ins, slips, True)
+                key = (i, slips, *ins)
+                if key not in self._walked:
+                    if self.ops[i] == "input":
+                        self._walked[key] = self.right[i]
+                    else:
+                        self._walked[key] = work_out(node, ins, slips, True)
+                fig = self._walked[key]
             if fig is None:
                 return None
             shapes[node.name] = fig.output
@@ -162,10 +165,6 @@ class Network:
                 return None
             total += v
         return total
-
-
-def _follow(right: Figures, ins: list[Shape]) -> Figures | None:
-    return right._replace(output=ins[0]) if ins else None
 
 
 class _Found:
