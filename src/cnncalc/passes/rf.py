@@ -98,13 +98,23 @@ def _dense(first: State) -> State:
     return Field(*(Axis(_half(a.hi2() - a.lo2()), a.jump, _half(a.lo2() + a.hi2()), 1, a.extent) for a in (h, w)))
 
 
+def counted(inputs: list[State], in_shapes: list[Shape], out: Shape) -> list[State]:
+    """The inputs of a merge whose fields count: all but gates broadcast over H x W.
+
+    Only add and mul broadcast (a 1x1xC map or a vector over the whole map, as squeeze-and-excitation
+    does); their global context is left out, as the conventions say. A concat's inputs all have the
+    output's H and W, so every one counts, even when that H x W is 1x1.
+    """
+    return [
+        state
+        for state, shape in zip(inputs, in_shapes, strict=True)
+        if state is not None and (shape.h, shape.w) == (out.h, out.w)
+    ]
+
+
 def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[str]) -> State:
     fields: list[Field] = []
-    for state, shape in zip(inputs, in_shapes, strict=True):
-        if state is None:
-            continue
-        if shape != out and (shape.h is None or (shape.h == 1 and shape.w == 1)):
-            continue  # a broadcast gate: its global context is left out (stated in the conventions)
+    for state in counted(inputs, in_shapes, out):
         if state == WHOLE:
             return WHOLE
         if state not in fields:
@@ -113,16 +123,20 @@ def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[
         return None
     if len(fields) == 1:
         return fields[0]
-    return Field(_union([f.h for f in fields], notes), _union([f.w for f in fields], notes))
+    if fields[0].flat:  # flattened vectors: each counts as one unit that sees what its whole map saw
+        fields = [Field(*(_covered(a) for a in (f.h, f.w)), True) for f in fields]
+    return Field(_union([f.h for f in fields], notes), _union([f.w for f in fields], notes), fields[0].flat)
+
+
+def _covered(a: Axis) -> Axis:
+    return Axis(_half(a.hi2() - a.lo2()), a.jump, _half(a.lo2() + a.hi2()), 1, a.extent)
 
 
 def _union(axes: list[Axis], notes: list[str]) -> Axis:
-    jump = axes[0].jump
-    if any(a.jump != jump for a in axes):
-        jumps = sorted({a.jump for a in axes})
+    jumps = sorted({a.jump for a in axes})
+    if len(jumps) > 1 and axes[0].units > 1:  # along an axis of one unit the jump does not matter
         shown = ", ".join(f"{float(j):g}" for j in jumps)
         notes.append(f"branches arrive with different jumps ({shown}); the field uses the largest")
-        jump = jumps[-1]
     lo2 = min([a.start2 - a.size for a in axes])
     hi2 = max([a.start2 + a.size for a in axes])
-    return Axis(_half(hi2 - lo2), jump, _half(lo2 + hi2), axes[0].units, max([a.extent for a in axes]))
+    return Axis(_half(hi2 - lo2), jumps[-1], _half(lo2 + hi2), axes[0].units, max([a.extent for a in axes]))
