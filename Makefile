@@ -19,13 +19,20 @@ test: $(BIN)/python system-packages
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Debian's pdflatex compiles the LaTeX worked solutions in the tests. Installed when missing and apt-get can
-# (as root); elsewhere the compile test is skipped and a structure test still runs.
+# Debian packages the tests use: pdflatex (the LaTeX worked solutions compile) and chromium (the web page's browser
+# tests, driven by Playwright with executable_path=/usr/bin/chromium). Installed when missing and apt-get can (as
+# root); elsewhere those tests are skipped with the reason.
 system-packages:
-	@command -v pdflatex >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		(apt-get install -y -q --no-install-recommends texlive-latex-base >/dev/null 2>&1 || \
-		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends texlive-latex-base >/dev/null 2>&1)) \
-		|| echo "note: pdflatex not installed; the LaTeX compile test will be skipped"; }
+	@missing=""; command -v pdflatex >/dev/null || missing="$$missing texlive-latex-base"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+			{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1; } || \
+			echo "note: could not install$$missing; the tests that need them will be skipped"; \
+		else echo "note:$$missing not installed; the tests that need them will be skipped"; fi; \
+	fi
 
 # The comparison with torchinfo, fvcore, ptflops, thop and torch-scan (not part of the tests).
 bench: $(BIN)/python

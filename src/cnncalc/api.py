@@ -69,9 +69,37 @@ class Model:
 
         return torch_source(self.graph, class_name)
 
+    def draw(self) -> Diagram:
+        """The block diagram; a Jupyter cell shows it inline (SVG), `str()` gives the SVG text."""
+        from .render.draw import render_svg
+
+        return Diagram(render_svg(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a model as its layer table with the totals."""
+        from .render.draw import render_html_table
+
+        return render_html_table(self)
+
     def __repr__(self) -> str:
         t = self.totals
         return f"<Model {self.name}: {len(self.layers)} layers, {t.params:,} params, {t.macs:,} MACs>"
+
+
+class Diagram:
+    """An SVG picture that Jupyter displays inline."""
+
+    def __init__(self, svg: str) -> None:
+        self.svg = svg
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.svg, encoding="utf-8")
+
+    def __str__(self) -> str:
+        return self.svg
 
 
 def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = None) -> Graph:

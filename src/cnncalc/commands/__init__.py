@@ -9,7 +9,7 @@ import importlib
 
 import click
 
-NAMES = ("rf", "map", "matrix", "cost", "memory", "design")
+NAMES = ("rf", "map", "matrix", "cost", "memory", "design", "draw", "plot", "serve")
 
 
 def register_all(group: click.Group) -> None:
