@@ -110,6 +110,10 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
         return source
     if isinstance(source, str) and _is_python_reference(source):
         raise CnnCalcError(f"{source}: a PyTorch module needs an input shape: --input HxWxC (or input= in Python)")
+    if str(source).lower().endswith(".onnx") and "\n" not in str(source):
+        from .bridges.onnx_import import graph_from_onnx
+
+        return graph_from_onnx(Path(source))
     if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
         path = Path(source)
         try:
