@@ -19,11 +19,12 @@ test: $(BIN)/python system-packages
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# Debian packages the tests use: pdflatex (the LaTeX worked solutions compile) and chromium (the web page's browser
+# Debian packages the tests use: pdflatex and TikZ (the LaTeX worked solutions and diagrams compile) and chromium (the web page's browser
 # tests, driven by Playwright with executable_path=/usr/bin/chromium). Installed when missing and apt-get can (as
 # root); elsewhere those tests are skipped with the reason.
 system-packages:
 	@missing=""; command -v pdflatex >/dev/null || missing="$$missing texlive-latex-base"; \
+	kpsewhich tikz.sty >/dev/null 2>&1 || missing="$$missing texlive-pictures"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

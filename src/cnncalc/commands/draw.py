@@ -1,0 +1,73 @@
+"""`cnncalc draw SPEC`: the block drawing of a network as SVG, PNG, PDF or a LaTeX/TikZ document."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import CnnCalcError
+
+FORMATS = ("svg", "png", "pdf", "tikz")
+
+
+def fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+def load_model(spec: str, options: tuple[str, ...], input_: str | None, bias: bool = True) -> Any:
+    """A model as `cnncalc show` loads it: a spec file, - for standard input, or a zoo name with KEY=VALUE options."""
+    from ..api import load
+    from ..spec import parse_spec
+
+    pairs = {}
+    for pair in options:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CnnCalcError(f"{pair!r}: zoo options are written key=value, e.g. aux=true")
+        pairs[key] = value
+    source: Any = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load(source, input=input_, options=pairs, bias=bias)
+
+
+@click.command(name="draw")
+@click.argument("spec")
+@click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("-o", "--output", metavar="FILE", help="write here (.svg, .png, .pdf or .tex); without it, to stdout")
+@click.option("--format", "fmt_", type=click.Choice(FORMATS), help="svg (default), png, pdf or tikz (a LaTeX document)")
+@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape (name=HxWxC for one of several)")
+@click.option("--no-bias", is_flag=True, help="count as if no layer had a bias (the params in the title)")
+def command(
+    spec: str, options: tuple[str, ...], output: str | None, fmt_: str | None, input_: str | None, no_bias: bool
+) -> None:
+    """Draw SPEC (a spec file, - for standard input, or a zoo name) as blocks: one box per layer, sized by
+    H, W and C, labelled with its shape and kernel, branches and merges as a graph.
+
+    PNG and PDF need matplotlib (pip install 'cnncalc[draw]') and -o.
+    """
+    from ..render.draw import FORMATS as BY_SUFFIX
+    from ..render.draw import render_svg, render_tikz, write_drawing
+
+    fmt = fmt_ or (BY_SUFFIX.get(Path(output).suffix.lower()) if output else "svg")
+    if fmt is None:
+        fail(f"{output}: say which format: an extension .svg, .png, .pdf or .tex, or --format svg|png|pdf|tikz")
+        return
+    if output is None and fmt in ("png", "pdf"):
+        fail(f"--format {fmt} writes a file: add -o FILE.{fmt}")
+        return
+    try:
+        model = load_model(spec, options, input_, bias=not no_bias)
+        if output is None:
+            click.echo(render_tikz(model) if fmt == "tikz" else render_svg(model), nl=False)
+            return
+        write_drawing(model, output, fmt)
+    except CnnCalcError as exc:
+        fail(str(exc))
+        return
+    click.echo(f"wrote {output}", err=True)
