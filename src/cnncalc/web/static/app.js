@@ -1,0 +1,740 @@
+// cnncalc's page: plain JavaScript, no framework. Every figure comes from the server's JSON API (the same calls as
+// the `cnncalc` command); text from the server is only ever put in the page as text, never as HTML.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    spec: $("spec"), gutter: $("gutter"), errband: $("errband"), selband: $("selband"), status: $("status"),
+    zoo: $("zoo"), zooOptions: $("zoo-options"), bias: $("bias"), strict: $("strict"), layout: $("layout"),
+    input: $("input"), title: $("title"), totals: $("totals"), rows: $("rows"), foot: $("foot"), notes: $("notes"),
+    results: $("results-card"), total: $("total"), of: $("of"), answers: $("answers"), check: $("check"),
+    verdict: $("verdict"), share: $("share"), shareLink: $("share-link"), shareStatus: $("share-status"),
+    downloads: $("downloads"), downloadStatus: $("download-status"), diagram: $("diagram"), version: $("version"),
+  };
+
+  const EXAMPLE = [
+    "# A small network: edit it, or pick a zoo model above",
+    "input 32x32x3",
+    "conv1: conv 16 k=3 p=1",
+    "relu",
+    "pool1: maxpool k=2",
+    "conv2: conv 32 k=3 p=1",
+    "relu",
+    "gap",
+    "fc 10",
+    "",
+  ].join("\n");
+
+  const state = {
+    seq: 0, // report requests sent; only the answer to the last one is shown
+    report: null,
+    worked: null,
+    lines: {},
+    selected: null, // the layer whose worked steps are open
+    errorLine: null,
+    zooName: "", // the zoo model the editor holds, while its text is unchanged
+    zooSpec: "",
+    zooOptions: "",
+    zooList: [],
+    drawSeq: 0,
+    drawUrl: null,
+    gutterLines: 0,
+  };
+
+  // ------------------------------------------------------------------------------------------------- helpers
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  const int = (n) => (n === null || n === undefined ? "?" : Number(n).toLocaleString("en-US"));
+
+  function human(n) {
+    for (const [unit, size] of [["G", 1e9], ["M", 1e6], ["k", 1e3]]) {
+      if (n >= size) return (n / size).toFixed(2) + unit;
+    }
+    return String(n);
+  }
+
+  function bytes(n) {
+    for (const [unit, size] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]]) {
+      if (n >= size) return (n / size).toFixed(1) + " " + unit;
+    }
+    return n + " B";
+  }
+
+  const pct = (part, whole) => (part && whole ? ((100 * part) / whole).toFixed(1) + "%" : "");
+  const num = (v) => (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6))));
+
+  function rfText(rf) {
+    if (!rf) return "";
+    if (rf.global) return "global";
+    if (rf.size_w === undefined) return `${num(rf.size)}/${num(rf.jump)}`;
+    return `${num(rf.size)}x${num(rf.size_w)}/${num(rf.jump)}x${num(rf.jump_w)}`;
+  }
+
+  async function postJSON(url, body, signal) {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal,
+    });
+    let data = null;
+    try {
+      data = await res.json();
+    } catch (e) {
+      data = { error: `the server answered ${res.status} ${res.statusText}` };
+    }
+    return { res, data };
+  }
+
+  // The model's name: the spec's first line when it is a one-word comment (`# vgg16`, as zoo specs start).
+  function specName(text) {
+    const first = text.split("\n").find((line) => line.trim() !== "");
+    const m = first && /^\s*#\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*$/.exec(first);
+    return m ? m[1] : null;
+  }
+
+  function request() {
+    const body = { spec: els.spec.value, bias: els.bias.checked, strict: els.strict.checked, layout: els.layout.value };
+    const name = specName(els.spec.value);
+    if (name) body.name = name;
+    const input = els.input.value.trim();
+    if (input) body.input = input;
+    return body;
+  }
+
+  // ------------------------------------------------------------------------------------------------- the editor
+
+  function lineHeight() {
+    return parseFloat(getComputedStyle(els.spec).lineHeight) || 20;
+  }
+
+  function lineCount() {
+    let n = 1;
+    const text = els.spec.value;
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+    return n;
+  }
+
+  function renderGutter() {
+    const n = lineCount();
+    if (n !== state.gutterLines) {
+      const frag = document.createDocumentFragment();
+      for (let i = 1; i <= n; i++) {
+        const d = el("div", "", i);
+        d.dataset.line = i;
+        frag.append(d);
+      }
+      frag.append(el("div", "spacer")); // room for the editor's own scroll bar
+      els.gutter.replaceChildren(frag);
+      state.gutterLines = n;
+    }
+    for (const d of els.gutter.querySelectorAll(".err, .sel")) d.classList.remove("err", "sel");
+    const selLine = state.selected ? state.lines[state.selected] : null;
+    if (selLine && els.gutter.children[selLine - 1]) els.gutter.children[selLine - 1].classList.add("sel");
+    if (state.errorLine && els.gutter.children[state.errorLine - 1]) {
+      els.gutter.children[state.errorLine - 1].classList.add("err");
+    }
+    placeBands();
+  }
+
+  function placeBands() {
+    const lh = lineHeight();
+    const top = parseFloat(getComputedStyle(els.spec).paddingTop) || 0;
+    const scroll = els.spec.scrollTop;
+    els.gutter.scrollTop = scroll;
+    const selLine = state.selected ? state.lines[state.selected] : null;
+    for (const [band, line] of [[els.errband, state.errorLine], [els.selband, selLine]]) {
+      band.hidden = !line;
+      if (line) band.style.top = `${top + (line - 1) * lh - scroll}px`;
+    }
+  }
+
+  function goToLine(line, focus = true) {
+    const lines = els.spec.value.split("\n");
+    if (line < 1 || line > lines.length) return;
+    let start = 0;
+    for (let i = 0; i < line - 1; i++) start += lines[i].length + 1;
+    const lh = lineHeight();
+    const want = (line - 1) * lh;
+    if (want < els.spec.scrollTop || want > els.spec.scrollTop + els.spec.clientHeight - 2 * lh) {
+      els.spec.scrollTop = Math.max(0, want - els.spec.clientHeight / 3);
+    }
+    if (focus) {
+      els.spec.focus({ preventScroll: true });
+      els.spec.setSelectionRange(start, start + lines[line - 1].length);
+    }
+    placeBands();
+  }
+
+  function setSpec(text) {
+    els.spec.value = text;
+    els.spec.scrollTop = 0;
+    state.errorLine = null;
+    renderGutter();
+  }
+
+  // ------------------------------------------------------------------------------------------------- the report
+
+  let timer = null;
+  let inflight = null;
+
+  function schedule(delay = 250) {
+    clearTimeout(timer);
+    timer = setTimeout(runReport, delay);
+  }
+
+  async function runReport() {
+    clearTimeout(timer);
+    const seq = ++state.seq;
+    if (inflight) inflight.abort();
+    inflight = new AbortController();
+    const slow = setTimeout(() => {
+      if (seq === state.seq) setStatus("busy", "working it out…");
+    }, 400);
+    let answer;
+    const body = request();
+    try {
+      answer = await postJSON("/api/report", { ...body, steps: true }, inflight.signal);
+    } catch (e) {
+      clearTimeout(slow);
+      if (seq === state.seq && e.name !== "AbortError") showError({ error: `cannot reach the server (${e.message})` });
+      return;
+    }
+    clearTimeout(slow);
+    if (seq !== state.seq) return; // a newer request is on its way
+    if (!answer.res.ok) {
+      showError(answer.data);
+      return;
+    }
+    showReport(answer.data);
+    scheduleDraw(body);
+  }
+
+  function setStatus(kind, text) {
+    els.status.className = "status " + kind;
+    els.status.replaceChildren(text);
+  }
+
+  function showError(data) {
+    state.errorLine = data.line || null;
+    els.status.className = "status error";
+    const parts = [];
+    if (data.line) {
+      const where = el("span", "where", `line ${data.line}`);
+      where.title = "go to the line";
+      where.addEventListener("click", () => goToLine(data.line));
+      parts.push(where, ": ");
+    }
+    if (data.layer) parts.push(`${data.layer}: `);
+    parts.push(data.error || "error");
+    els.status.replaceChildren(...parts);
+    els.results.classList.add("stale");
+    if (state.report) els.title.textContent = `${state.report.model}: the last spec that worked`;
+    renderGutter();
+  }
+
+  function showReport(data) {
+    state.report = data;
+    state.worked = data.worked || null;
+    state.lines = data.lines || {};
+    state.errorLine = null;
+    if (state.selected && !data.layers.some((x) => x.name === state.selected)) state.selected = null;
+    els.results.classList.remove("stale");
+    const t = data.totals;
+    const warnings = data.layers.reduce((n, x) => n + x.warnings.length, 0);
+    setStatus(
+      "ok",
+      `${data.model}: ${data.layers.length} layers, ${int(t.params)} params, ${int(t.macs)} MACs` +
+        (warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""}: see ⚠)` : ""),
+    );
+    const inputs = data.inputs.map((x) => (data.inputs.length > 1 ? `${x.name} ` : "") + x.shape.join("x"));
+    els.title.textContent = `${data.model}: ${inputs.join(", ")}`;
+    renderTotals(data);
+    renderTable(data);
+    renderNotes(data);
+    renderGutter();
+  }
+
+  function stat(label, value, sub) {
+    const box = el("div", "stat");
+    const figure = el("div", "value");
+    String(value).split(",").forEach((part, i) => {
+      if (i) figure.append(",", document.createElement("wbr"));
+      figure.append(part);
+    });
+    box.append(el("div", "label", label), figure, el("div", "sub", sub));
+    return box;
+  }
+
+  function renderTotals(data) {
+    const t = data.totals;
+    els.totals.replaceChildren(
+      stat("params", int(t.params), `weights ${int(t.weights)} + biases ${int(t.biases)}` +
+        (t.buffers ? `; buffers ${int(t.buffers)}` : "")),
+      stat("MACs", int(t.macs), human(t.macs) + (data.unknown_macs ? " (some unknown)" : "")),
+      stat("FLOPs", int(t.flops), human(t.flops) + " = 2 × MACs"),
+      stat("activation memory", bytes(t.activation_bytes), `${int(t.activation_bytes)} bytes, batch 1`),
+    );
+  }
+
+  function cell(row, text, className) {
+    row.append(el("td", className, text));
+  }
+
+  function renderTable(data) {
+    const t = data.totals;
+    const frag = document.createDocumentFragment();
+    for (const x of data.layers) {
+      const tr = el("tr");
+      tr.dataset.name = x.name;
+      if (x.warnings.length) tr.classList.add("warned");
+      if (x.training_only) tr.classList.add("aux");
+      if (x.name === state.selected) tr.classList.add("selected");
+      cell(tr, x.name);
+      cell(tr, x.op, "op");
+      cell(tr, x.output_shape.join("x"));
+      cell(tr, x.params ? int(x.params) : "", "num");
+      cell(tr, pct(x.params, t.params), "num pct");
+      cell(tr, x.macs === null ? "?" : x.macs ? int(x.macs) : "", "num");
+      cell(tr, pct(x.macs || 0, t.macs), "num pct");
+      cell(tr, bytes(x.activation_bytes), "num");
+      cell(tr, rfText(x.rf));
+      frag.append(tr);
+      if (x.name === state.selected) frag.append(workedRow(x));
+    }
+    els.rows.replaceChildren(frag);
+    const foot = el("tr");
+    for (const [text, cls] of [["total"], ["", "op"], [""], [int(t.params), "num"], ["", "num pct"], [int(t.macs), "num"],
+      ["", "num pct"], [bytes(t.activation_bytes), "num"], [""]]) cell(foot, text, cls);
+    els.foot.replaceChildren(foot);
+  }
+
+  function workedRow(layer) {
+    const tr = el("tr", "worked");
+    const td = el("td");
+    td.colSpan = 9;
+    const lines = (state.worked && state.worked.layers[layer.name]) || [`${layer.name} (${layer.op})`];
+    const pre = el("pre");
+    for (const line of lines) {
+      const isWarning = line.trim().startsWith("warning:");
+      pre.append(isWarning ? el("span", "warning", line) : line, "\n");
+    }
+    td.append(pre);
+    const line = state.lines[layer.name];
+    if (line) {
+      const go = el("span", "", `spec line ${line}`);
+      const link = el("a", "", "show it in the spec");
+      link.href = "#";
+      link.addEventListener("click", (e) => {
+        e.preventDefault();
+        goToLine(line);
+      });
+      const p = el("p", "small");
+      p.append(go, " · ", link);
+      td.append(p);
+    }
+    tr.append(td);
+    return tr;
+  }
+
+  function toggleLayer(name) {
+    state.selected = state.selected === name ? null : name;
+    if (state.report) renderTable(state.report);
+    renderGutter();
+    const line = state.selected ? state.lines[state.selected] : null;
+    if (line) goToLine(line, false);
+  }
+
+  function renderNotes(data) {
+    const items = [];
+    for (const x of data.layers) for (const w of x.warnings) items.push([`${x.name}: ${w}`, "warning"]);
+    if (data.training_only) {
+      const a = data.training_only;
+      items.push([`* training only: ${a.layers} layers add ${int(a.params)} params (counted) and ` +
+        `${int(a.macs)} MACs (not in the inference total)`]);
+    }
+    if (data.unknown_macs) items.push([`MACs unknown for ${data.unknown_macs.join(", ")}: left out of the total`]);
+    for (const c of data.settings.conventions) items.push([c]);
+    if (state.worked) for (const line of state.worked.totals) items.push([line]);
+    els.notes.replaceChildren(...items.map(([text, cls]) => el("li", cls, text)));
+  }
+
+  // ------------------------------------------------------------------------------------------------- the diagram
+
+  let drawTimer = null;
+
+  function scheduleDraw(body) {
+    clearTimeout(drawTimer);
+    const seq = ++state.drawSeq; // only the newest diagram asked for is shown
+    els.diagram.classList.add("pending"); // dimmed until it shows the table's network
+    drawTimer = setTimeout(() => runDraw(body, seq), 500);
+  }
+
+  function showDrawing(seq, ...children) {
+    if (seq !== state.drawSeq) return;
+    els.diagram.replaceChildren(...children);
+    els.diagram.classList.remove("pending");
+  }
+
+  async function runDraw(body, seq) {
+    let res;
+    let blob;
+    try {
+      res = await fetch("/api/draw", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) {
+        let message = `${res.status} ${res.statusText}`;
+        try {
+          message = (await res.json()).error || message;
+        } catch (e) { /* not JSON: the status says it */ }
+        showDrawing(seq, el("p", "small error", `No diagram: ${message}`));
+        return;
+      }
+      blob = new Blob([await res.blob()], { type: "image/svg+xml" });
+    } catch (e) {
+      showDrawing(seq, el("p", "small error", `No diagram: cannot reach the server (${e.message})`));
+      return;
+    }
+    if (seq !== state.drawSeq) return;
+    // As an <img> from a blob: an SVG shown this way can run no script.
+    const url = URL.createObjectURL(blob);
+    const img = new Image();
+    img.alt = `diagram of ${state.report ? state.report.model : "the network"}`;
+    img.title = "click to switch between fit-to-width and full size";
+    img.addEventListener("click", () => els.diagram.classList.toggle("fit"));
+    img.src = url;
+    try {
+      await img.decode();
+    } catch (e) { /* shown as a broken image: the alt text says what it was */ }
+    if (seq !== state.drawSeq) {
+      URL.revokeObjectURL(url);
+      return;
+    }
+    if (!els.diagram.querySelector("img")) els.diagram.classList.add("fit");
+    showDrawing(seq, img);
+    if (state.drawUrl) URL.revokeObjectURL(state.drawUrl);
+    state.drawUrl = url;
+  }
+
+  // ------------------------------------------------------------------------------------------------- the zoo
+
+  async function loadZooList() {
+    const res = await fetch("/api/zoo");
+    if (!res.ok) return;
+    state.zooList = await res.json();
+    const frag = document.createDocumentFragment();
+    for (const m of state.zooList) {
+      const option = el("option", "", `${m.name} (${human(m.params)} params, ${m.input})`);
+      option.value = m.name;
+      option.title = m.summary;
+      frag.append(option);
+    }
+    els.zoo.append(frag);
+    if (state.zooName) els.zoo.value = state.zooName;
+    showZooOptions(state.zooName);
+  }
+
+  function showZooOptions(name) {
+    const m = state.zooList.find((x) => x.name === name);
+    const keys = m ? Object.entries(m.options) : [];
+    els.zooOptions.hidden = keys.length === 0;
+    els.zooOptions.placeholder = "options: " + keys.map(([k, v]) => `${k}=${String(v).toLowerCase()}`).join(" ");
+  }
+
+  function zooQuery(text) {
+    const q = new URLSearchParams();
+    for (const pair of text.split(/[\s,]+/)) {
+      const [k, v] = pair.split("=");
+      if (k && v !== undefined) q.set(k, v);
+    }
+    return q.toString();
+  }
+
+  async function pickZoo(name, options = "") {
+    if (!name) return;
+    setStatus("busy", `loading ${name}…`);
+    const query = zooQuery(options);
+    let res;
+    let data;
+    try {
+      res = await fetch(`/api/zoo/${encodeURIComponent(name)}${query ? "?" + query : ""}`);
+      data = await res.json();
+    } catch (e) {
+      showError({ error: `cannot reach the server (${e.message})` });
+      return;
+    }
+    if (!res.ok) {
+      showError(data);
+      return;
+    }
+    state.zooName = name;
+    state.zooSpec = data.spec;
+    state.zooOptions = options;
+    els.zoo.value = name;
+    els.zooOptions.value = options;
+    showZooOptions(name);
+    state.selected = null;
+    setSpec(data.spec);
+    await runReport();
+  }
+
+  // ------------------------------------------------------------------------------------------------- checking
+
+  function renderVerdict(data) {
+    const out = [];
+    if (data.error) {
+      const where = data.line ? `line ${data.line}: ` : "";
+      out.push(el("div", "head error", where + (data.layer ? `${data.layer}: ` : "") + data.error));
+      els.verdict.replaceChildren(...out);
+      return;
+    }
+    if (!data.verdicts.length) {
+      out.push(el("div", "head ok", `The spec is valid (${data.message}). Write a total or paste a table to check.`));
+      els.verdict.replaceChildren(...out);
+      return;
+    }
+    const right = data.verdicts.filter((v) => v.ok).length;
+    const n = data.verdicts.length;
+    const head = n === 1 ? (right ? "Right" : "Wrong") : `${right} of ${n} answers right`;
+    out.push(el("div", "head " + (data.ok ? "ok" : "wrong"), head));
+    out.push(el("p", "convention", `Counted as: ${data.convention}`));
+    const list = el("ul");
+    for (const v of data.verdicts) {
+      const li = el("li");
+      const cellName = v.layer === "total" ? `total ${v.field}` : `${v.layer}.${v.field}`;
+      const show = (x) => (typeof x === "number" ? int(x) : String(x));
+      li.append(el("span", v.ok ? "right" : "wrong", `${cellName}: ${show(v.claimed)} is ${v.ok ? "right" : "wrong"}`));
+      if (!v.ok) {
+        li.append(`; the right figure is ${show(v.correct)}`);
+        const why = el("ul");
+        if (!v.diagnoses.length) why.append(el("li", "diag", "no slip in the catalogue gives this figure"));
+        for (const d of v.diagnoses) {
+          const item = el("li", "diag");
+          item.append(el("code", "", d.mistake), ` ${d.explanation} (gives ${show(d.gives)})`);
+          why.append(item);
+        }
+        li.append(why);
+      }
+      list.append(li);
+    }
+    out.push(list);
+    if (data.skipped.length) {
+      out.push(el("p", "convention", "Not checked:"));
+      const skipped = el("ul");
+      for (const s of data.skipped) skipped.append(el("li", "", `line ${s.line}: ${s.message}`));
+      out.push(skipped);
+    }
+    els.verdict.replaceChildren(...out);
+  }
+
+  async function runCheck() {
+    const base = request();
+    const body = { spec: base.spec, no_bias: !els.bias.checked, layout: base.layout };
+    if (base.name) body.name = base.name;
+    if (base.input) body.input = base.input;
+    const total = els.total.value.trim();
+    const answers = els.answers.value.trim();
+    if (!total && !answers) {
+      els.verdict.replaceChildren(el("div", "head error", "Write your total, or paste your table, first."));
+      return;
+    }
+    if (total) {
+      body.total = total;
+      body.of = els.of.value;
+    }
+    if (answers) body.answers_csv = answers;
+    els.check.disabled = true;
+    els.verdict.replaceChildren(el("p", "small", "checking…"));
+    try {
+      const { data } = await postJSON("/api/check", body);
+      renderVerdict(data);
+    } catch (e) {
+      renderVerdict({ error: `cannot reach the server (${e.message})` });
+    } finally {
+      els.check.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------- share, download
+
+  function toBase64Url(text) {
+    const data = new TextEncoder().encode(text);
+    let binary = "";
+    for (let i = 0; i < data.length; i += 0x8000) binary += String.fromCharCode(...data.subarray(i, i + 0x8000));
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function fromBase64Url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(b64 + "===".slice((b64.length + 3) % 4));
+    const data = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    return new TextDecoder("utf-8", { fatal: true }).decode(data);
+  }
+
+  function shareHash() {
+    const q = new URLSearchParams();
+    if (state.zooName && els.spec.value === state.zooSpec) {
+      q.set("zoo", state.zooName);
+      if (state.zooOptions) q.set("options", state.zooOptions);
+    } else {
+      q.set("spec", toBase64Url(els.spec.value));
+    }
+    if (!els.bias.checked) q.set("bias", "0");
+    if (els.strict.checked) q.set("strict", "1");
+    if (els.layout.value !== "hwc") q.set("layout", els.layout.value);
+    if (els.input.value.trim()) q.set("input", els.input.value.trim());
+    return "#" + q.toString();
+  }
+
+  async function share() {
+    const hash = shareHash();
+    history.replaceState(null, "", hash);
+    const link = location.href;
+    els.shareLink.value = link;
+    els.shareLink.select();
+    let copied = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(link);
+        copied = true;
+      }
+    } catch (e) { /* refused: the link is in the box to copy by hand */ }
+    els.shareStatus.textContent = copied
+      ? "Link copied: whoever opens it sees this spec and these settings."
+      : "Copy the link above: whoever opens it sees this spec and these settings.";
+  }
+
+  async function applyHash() {
+    const hash = location.hash.slice(1);
+    if (!hash) return false;
+    const q = new URLSearchParams(hash);
+    if (!q.has("spec") && !q.has("zoo")) return false;
+    els.bias.checked = q.get("bias") !== "0";
+    els.strict.checked = q.get("strict") === "1";
+    els.layout.value = q.get("layout") === "chw" ? "chw" : "hwc";
+    els.input.value = q.get("input") || "";
+    state.selected = null;
+    if (q.has("zoo")) {
+      await pickZoo(q.get("zoo"), q.get("options") || "");
+      return true;
+    }
+    let text;
+    try {
+      text = fromBase64Url(q.get("spec"));
+    } catch (e) {
+      setSpec("");
+      showError({ error: "the link's spec cannot be read: it was cut short or changed on the way" });
+      return true;
+    }
+    state.zooName = "";
+    els.zoo.value = "";
+    showZooOptions("");
+    setSpec(text);
+    await runReport();
+    return true;
+  }
+
+  async function download(fmt) {
+    els.downloadStatus.textContent = "";
+    let res;
+    try {
+      res = await fetch(`/api/export/${fmt}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(request()),
+      });
+    } catch (e) {
+      els.downloadStatus.textContent = `cannot reach the server (${e.message})`;
+      return;
+    }
+    if (!res.ok) {
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        const data = await res.json();
+        message = (data.line ? `line ${data.line}: ` : "") + (data.layer ? `${data.layer}: ` : "") + data.error;
+      } catch (e) { /* the status says it */ }
+      els.downloadStatus.textContent = `No ${fmt} file: ${message}`;
+      return;
+    }
+    const blob = await res.blob();
+    const m = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+    const a = el("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = m ? m[1] : `network.${fmt}`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 30000);
+    els.downloadStatus.textContent = `Saved ${a.download}.`;
+  }
+
+  // ------------------------------------------------------------------------------------------------- start
+
+  function bind() {
+    els.spec.addEventListener("input", () => {
+      if (state.zooName && els.spec.value !== state.zooSpec) {
+        state.zooName = "";
+        els.zoo.value = "";
+        showZooOptions("");
+      }
+      renderGutter();
+      schedule();
+    });
+    els.spec.addEventListener("scroll", placeBands);
+    els.gutter.addEventListener("click", (e) => {
+      const line = Number(e.target.dataset && e.target.dataset.line);
+      if (line) goToLine(line);
+    });
+    for (const input of [els.bias, els.strict, els.layout]) input.addEventListener("change", () => runReport());
+    els.input.addEventListener("input", () => schedule(400));
+    els.zoo.addEventListener("change", () => {
+      els.zooOptions.value = "";
+      pickZoo(els.zoo.value);
+    });
+    els.zooOptions.addEventListener("change", () => pickZoo(els.zoo.value, els.zooOptions.value.trim()));
+    els.rows.addEventListener("click", (e) => {
+      const tr = e.target.closest("tr");
+      if (tr && tr.dataset.name) toggleLayer(tr.dataset.name);
+    });
+    els.check.addEventListener("click", runCheck);
+    els.total.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") runCheck();
+    });
+    els.share.addEventListener("click", share);
+    els.downloads.addEventListener("click", (e) => {
+      const fmt = e.target.dataset && e.target.dataset.fmt;
+      if (fmt) download(fmt);
+    });
+    window.addEventListener("hashchange", applyHash);
+    window.addEventListener("resize", placeBands);
+  }
+
+  async function start() {
+    bind();
+    renderGutter();
+    fetch("/api/info")
+      .then((res) => res.json())
+      .then((info) => {
+        els.version.textContent = info.version;
+        els.downloads.querySelector('[data-fmt="torch"]').hidden = !info.torch;
+      })
+      .catch(() => {});
+    loadZooList().catch(() => {});
+    if (!(await applyHash())) {
+      setSpec(EXAMPLE);
+      await runReport();
+    }
+  }
+
+  start();
+})();
