@@ -72,7 +72,7 @@ class Network:
         input_names = {n.name for n in model.graph.inputs}
         self.right: list[Figures] = []
         self.slips: list[list[Slip]] = []
-        self._cache: dict[tuple[int, tuple[Slip, ...]], Figures | None] = {}
+        self._cache: dict[tuple[Any, ...], Figures | None] = {}
         self._walked: dict[tuple[Any, ...], Figures | None] = {}  # layers worked out on other input shapes
         for i, node in enumerate(self.nodes):
             fig = work_out(node, self.in_shapes[i], (), True) if layers[i].steps else None
@@ -88,9 +88,11 @@ class Network:
     def figures(self, i: int, slips: tuple[Slip, ...]) -> Figures | None:
         if not slips:
             return self.right[i]
-        key = (i, slips)
+        node = self.nodes[i]
+        sig = node.signature()  # alike layers on alike inputs come to alike figures: work each out once
+        key = (i, slips) if sig is None else (sig, slips, *self.in_shapes[i])
         if key not in self._cache:
-            self._cache[key] = work_out(self.nodes[i], self.in_shapes[i], slips, True)
+            self._cache[key] = work_out(node, self.in_shapes[i], slips, True)
         return self._cache[key]
 
     def value(self, i: int, of: str, slips: tuple[Slip, ...] = (), fig: Figures | None = None) -> int | None:
