@@ -117,7 +117,7 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
     if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CnnCalcError(f"{path}: cannot read it: {exc}") from None
         return parse_spec(text, source=str(path), name=path.stem)
