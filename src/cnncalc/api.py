@@ -110,7 +110,7 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
         return source
     if isinstance(source, str) and _is_python_reference(source):
         raise CnnCalcError(f"{source}: a PyTorch module needs an input shape: --input HxWxC (or input= in Python)")
-    if str(source).lower().endswith(".onnx") and "\n" not in str(source):
+    if _is_onnx(source):
         from .bridges.onnx_import import graph_from_onnx
 
         return graph_from_onnx(Path(source))
@@ -130,6 +130,10 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
         raise CnnCalcError(f"{text}: no such file")
     zoo.get(text)  # raises: no zoo model of that name, with suggestions
     raise AssertionError("unreachable")
+
+
+def _is_onnx(source: str | Path) -> bool:
+    return str(source).lower().endswith(".onnx") and "\n" not in str(source)
 
 
 def _is_python_reference(source: str) -> bool:
@@ -205,9 +209,15 @@ def load(
         raise CnnCalcError(f"layout {layout!r}: use hwc or chw")
     if isinstance(source, str) and _is_python_reference(source):
         return _load_python(source, input, bias=bias, strict=strict, layout=layout)
-    graph = read_graph(source, options)
-    if input is not None:
-        graph = graph.with_input_shapes(parse_input_override(input, graph))
+    if isinstance(source, (str, Path)) and _is_onnx(source):
+        from .bridges.onnx_import import graph_from_onnx
+
+        # An ONNX file is read at the size asked for: its initializers fix what a layer holds.
+        graph = graph_from_onnx(Path(source), input)
+    else:
+        graph = read_graph(source, options)
+        if input is not None:
+            graph = graph.with_input_shapes(parse_input_override(input, graph))
     settings = Settings(count_biases=bias, layout=layout, strict=strict)
     return Model(graph, analyze(graph, settings))
 
