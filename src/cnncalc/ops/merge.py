@@ -31,11 +31,29 @@ class Concat(Op):
                     f"concat joins along channels, so H and W must match, but the {what} differ: "
                     + _describe(ctx.input_names, inputs)
                 )
-        names = [f"C_{i + 1}" for i in range(len(inputs))]
         calc = Calc(Shape(0, first.h, first.w), rf=MERGE)
-        c = calc.step(Step.of("channels", " + ".join(names), **{n: x.c for n, x in zip(names, inputs, strict=True)}))
+        c = calc.step(_channels_step([x.c for x in inputs]))
         calc.output = Shape(c, first.h, first.w)
         return calc
+
+
+_MOST_TERMS = 64  # a formula is a syntax tree: thousands of terms would overflow the evaluator's recursion
+
+
+def _channels_step(channels: list[int]) -> Step:
+    """C_1 + C_2 + ...; for many inputs, n·C per distinct channel count, or the sum alone."""
+    if len(channels) <= _MOST_TERMS:
+        names = [f"C_{i + 1}" for i in range(len(channels))]
+        return Step.of("channels", " + ".join(names), **dict(zip(names, channels, strict=True)))
+    counts: dict[int, int] = {}
+    for c in channels:
+        counts[c] = counts.get(c, 0) + 1
+    if len(counts) <= _MOST_TERMS:
+        values: dict[str, int] = {}
+        for i, (c, n) in enumerate(counts.items(), start=1):
+            values[f"n_{i}"], values[f"C_{i}"] = n, c
+        return Step.of("channels", " + ".join(f"n_{i}*C_{i}" for i in range(1, len(counts) + 1)), **values)
+    return Step.of(f"channels (the sum over the {len(channels):,} inputs)", "C", C=sum(channels))
 
 
 class _Elementwise(Op):
