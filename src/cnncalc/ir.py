@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
+from ._gc import gc_paused
 from .errors import SpecError
 
 
@@ -65,6 +66,27 @@ class Node:
 # Op-and-arguments tuples interned as small ints, so that hashing them per layer is cheap.
 _SIGNATURES: dict[tuple[Any, ...], int] = {}
 
+# A parsed graph's nodes as four lists (one item per layer), which a load reads without a Node per layer:
+# names; inputs (the one input's name, the layer before, or a tuple of names); (signature, aux, op, args),
+# shared by the layers of equal text; source lines. Then the set of names that inputs tuples hold.
+Columns = tuple[
+    list[str], list["str | tuple[str, ...]"], list[tuple[int | None, bool, str, dict[str, Any]]], list[int], set[str]
+]
+
+
+def inputs_list(inputs: str | tuple[str, ...] | list[str]) -> list[str]:
+    """A column's inputs as a node's list."""
+    return [inputs] if inputs.__class__ is str else list(inputs)
+
+
+def _nodes_of(columns: Columns) -> list[Node]:
+    nodes = []
+    for name, inputs, (signature, aux, op, args), line in zip(*columns[:4], strict=True):
+        node = Node(name, op, args, inputs_list(inputs), line, aux)
+        node._signature = signature
+        nodes.append(node)
+    return nodes
+
 
 @dataclass
 class Graph:
@@ -73,6 +95,29 @@ class Graph:
     name: str
     nodes: list[Node]
     source: str | None = None
+
+    @classmethod
+    def _of_columns(cls, name: str, columns: Columns, source: str | None) -> Graph:
+        """A graph in order whose Node objects are made on first use of `nodes` (the parser's)."""
+        graph = cls.__new__(cls)
+        graph.name, graph.source = name, source
+        graph._columns = columns
+        return graph
+
+    def __getattr__(self, attr: str) -> Any:  # called only for attributes not found: `nodes` not made yet
+        if attr == "nodes":
+            columns = self.__dict__.get("_columns")
+            if columns is not None:
+                with gc_paused():  # thousands of nodes, no cycle
+                    nodes = self.__dict__.setdefault("nodes", _nodes_of(columns))
+                self.__dict__.pop("_columns", None)
+                return nodes
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+    def _node_columns(self) -> Columns | None:
+        """The parser's columns while `nodes` has not been made (then they are the graph), else None."""
+        found = self.__dict__
+        return None if "nodes" in found else found.get("_columns")
 
     def node(self, name: str) -> Node:
         for n in self.nodes:

@@ -104,14 +104,25 @@ def field_view(state: Any) -> ReceptiveField | None:
 
 def _rf_dict(state: Any) -> dict[str, Any] | None:
     """The JSON of a field state, made directly (it runs for every layer that moves the field)."""
-    if state == "whole":
-        return {"global": True}
-    if state is None or state.flat:
+    if state is None:
         return None
-    h, w = state.h, state.w
-    out = {"size": _num(h.size), "jump": _num(h.jump), "start": float(h.start2) / 2}
-    if (w.size, w.jump, w.start2) != (h.size, h.jump, h.start2):
-        out.update(size_w=_num(w.size), jump_w=_num(w.jump), start_w=float(w.start2) / 2)
+    if state.__class__ is tuple:  # the analysis's plain form of a window's result: two axes of five
+        size, jump, start2, _, _, size_w, jump_w, start2_w, _, _ = state
+    elif state == "whole":
+        return {"global": True}
+    else:
+        if state.flat:
+            return None
+        h, w = state.h, state.w
+        size, jump, start2 = h.size, h.jump, h.start2
+        size_w, jump_w, start2_w = w.size, w.jump, w.start2
+    out = {
+        "size": size if size.__class__ is int else float(size),
+        "jump": jump if jump.__class__ is int else float(jump),
+        "start": float(start2) / 2,
+    }
+    if size_w != size or jump_w != jump or start2_w != start2:
+        out.update(size_w=_num(size_w), jump_w=_num(jump_w), start_w=float(start2_w) / 2)
     return out
 
 
@@ -199,6 +210,42 @@ class Totals:
         return dict(self.__dict__)
 
 
+class Walk(NamedTuple):
+    """The analysis as it leaves it: one item per layer in each list, in order. A row holds the figures shared by
+    every layer of its kind and input shapes: (op, output, weights, biases, buffers, macs, activation_bytes,
+    warnings, steps, field rule, [its JSON entry per layout, made on first use], a number of its own)."""
+
+    names: list[str]
+    inputs: list[Any]  # the one input's name, or a list or tuple of names
+    rows: list[tuple[Any, ...]]
+    fields: list[Any]  # rf.py's states, or a window's result as a plain 10-tuple (passes/analyze.py)
+    lines: list[int | None]
+    notes: dict[str, tuple[str, ...]]  # warnings of layers with more than their row's
+    aux: set[str]  # training-only layers
+    unknown_macs: list[str]
+
+
+def _layers_of(walk: Walk) -> list[Layer]:
+    from .passes.analyze import field_of  # the analysis imports this module
+
+    made: dict[int, Any] = {}  # one Field per plain state, shared by the layers sharing the state
+    layers = []
+    notes, aux = walk.notes, walk.aux
+    for name, inputs, row, state, line in zip(walk.names, walk.inputs, walk.rows, walk.fields, walk.lines, strict=True):
+        if state.__class__ is tuple:
+            state = made.get(id(state)) or made.setdefault(id(state), field_of(state))
+        warnings = notes.get(name, row[7])
+        op, output, weights, biases, buffers, macs, activation_bytes, _, steps = row[:9]
+        inputs = [inputs] if inputs.__class__ is str else inputs if inputs.__class__ is list else list(inputs)
+        values = (name, op, inputs, output, weights, biases, buffers, macs, activation_bytes, state, [*warnings],
+                  steps, line, name in aux)  # fmt: skip
+        layers.append(_new(Layer, values))
+    return layers
+
+
+_new = tuple.__new__  # a Layer without its Python-level __new__
+
+
 @dataclass
 class Report:
     model: str
@@ -207,13 +254,50 @@ class Report:
     layers: list[Layer]
     totals: Totals
 
+    @classmethod
+    def _of_walk(
+        cls, model: str, inputs: list[tuple[str, Shape]], settings: Settings, walk: Walk, totals: Totals
+    ) -> Report:
+        """The analysis's report: its Layer rows are made on first use of `layers`, and the JSON is made from the
+        walk directly (a load and its JSON make no Layer at all)."""
+        report = cls.__new__(cls)
+        report.model, report.inputs, report.settings, report.totals = model, inputs, settings, totals
+        report._walk = walk
+        return report
+
+    def __getattr__(self, attr: str) -> Any:  # called only for attributes not found: `layers` not made yet
+        if attr == "layers":
+            walk = self.__dict__.get("_walk")
+            if walk is not None:
+                with gc_paused():  # thousands of rows, no cycle
+                    layers = self.__dict__.setdefault("layers", _layers_of(walk))
+                self.__dict__.pop("_walk", None)
+                return layers
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+    def _lazy(self) -> Walk | None:
+        """The analysis's walk while `layers` has not been made (then it is the truth), else None."""
+        found = self.__dict__
+        return None if "layers" in found else found.get("_walk")
+
     @property
     def warnings(self) -> list[str]:
+        walk = self._lazy()
+        if walk is not None:
+            notes = walk.notes
+            return [f"{n}: {w}" for n, row in zip(walk.names, walk.rows, strict=True) for w in notes.get(n, row[7])]
         return [f"{x.name}: {w}" for x in self.layers for w in x.warnings]
 
     @property
     def training_only(self) -> dict[str, int] | None:
         """What the training-only layers (auxiliary classifiers) add: params counted, MACs not."""
+        walk = self._lazy()
+        if walk is not None:
+            if not walk.aux:
+                return None
+            rows = [row for n, row in zip(walk.names, walk.rows, strict=True) if n in walk.aux]
+            params = sum(row[2] + row[3] for row in rows)
+            return {"layers": len(rows), "params": params, "macs": sum(row[5] or 0 for row in rows)}
         aux = [x for x in self.layers if x.aux]
         if not aux:
             return None
@@ -222,6 +306,9 @@ class Report:
     @property
     def unknown_macs(self) -> list[str]:
         """Layers whose MACs cnncalc cannot work out: left out of the total, never counted as 0."""
+        walk = self._lazy()
+        if walk is not None:
+            return list(walk.unknown_macs)
         return [x.name for x in self.layers if x.macs is None]
 
     def layer(self, name: str) -> Layer:
@@ -236,25 +323,57 @@ class Report:
         last_field: Any = None
         rf: dict[str, Any] | None = None
         chw = layout == "chw"
+        # Unpacked in one step: reading fourteen fields by name costs more than the entry itself.
         for x in self.layers:
-            if x.field is not last_field:  # runs of layers share one field (activations, norms)
-                last_field, rf = x.field, _rf_dict(x.field)
-            c, h, w = x.output
+            name, op, inputs, (c, h, w), weights, biases, buffers, macs, activation_bytes, field, warnings = x[:11]
+            aux = x[13]
+            if field is not last_field:  # runs of layers share one field (activations, norms)
+                last_field, rf = field, _rf_dict(field)
             entry = {
-                "name": x.name,
-                "op": x.op,
-                "inputs": list(x.inputs),
+                "name": name,
+                "op": op,
+                "inputs": [*inputs],
                 "output_shape": [c] if h is None else [c, h, w] if chw else [h, w, c],
-                "params": x.weights + x.biases,
-                "weights": x.weights,
-                "biases": x.biases,
-                "buffers": x.buffers,
-                "macs": x.macs,
-                "activation_bytes": x.activation_bytes,
+                "params": weights + biases,
+                "weights": weights,
+                "biases": biases,
+                "buffers": buffers,
+                "macs": macs,
+                "activation_bytes": activation_bytes,
                 "rf": rf.copy() if rf else None,
-                "warnings": list(x.warnings),
+                "warnings": [*warnings] if warnings else [],
             }
-            if x.aux:
+            if aux:
+                entry["training_only"] = True
+            append(entry)
+        return out
+
+    @staticmethod
+    def _walk_dicts(walk: Walk, layout: str) -> list[dict[str, Any]]:
+        """`_layer_dicts` from the analysis's walk: each row's entry is made once and copied per layer."""
+        out = []
+        append = out.append
+        last_field: Any = None
+        rf: dict[str, Any] | None = None
+        chw = layout == "chw"
+        notes, aux = walk.notes, walk.aux
+        for name, inputs, row, field in zip(walk.names, walk.inputs, walk.rows, walk.fields, strict=True):
+            if field is not last_field:  # runs of layers share one field (activations, norms)
+                last_field, rf = field, _rf_dict(field)
+            made = row[10]
+            shared = made[chw]
+            if shared is None:
+                shared = made[chw] = _row_entry(row, chw)
+            entry, dims = shared
+            entry = entry.copy()  # the keys in the contract's order, the row's figures filled in
+            entry["name"] = name
+            entry["inputs"] = [inputs] if inputs.__class__ is str else [*inputs]
+            entry["output_shape"] = [*dims]
+            if rf:
+                entry["rf"] = rf.copy()
+            warnings = notes[name] if notes and name in notes else row[7]
+            entry["warnings"] = [*warnings] if warnings else []
+            if aux and name in aux:
                 entry["training_only"] = True
             append(entry)
         return out
@@ -266,15 +385,39 @@ class Report:
     def _to_dict(self) -> dict[str, Any]:
         layout = self.settings.layout
         first = self.inputs[0][1].dims(layout) if self.inputs else []
+        walk = self._lazy()
+        layers = self._layer_dicts(layout) if walk is None else self._walk_dicts(walk, layout)
+        training_only = self.training_only
+        unknown_macs = self.unknown_macs
         return (
             {
                 "model": self.model,
                 "input": first,
                 "inputs": [{"name": n, "shape": s.dims(layout)} for n, s in self.inputs],
                 "settings": self.settings.to_dict(),
-                "layers": self._layer_dicts(layout),
+                "layers": layers,
                 "totals": self.totals.to_dict(),
             }
-            | ({"training_only": self.training_only} if self.training_only else {})
-            | ({"unknown_macs": self.unknown_macs} if self.unknown_macs else {})
+            | ({"training_only": training_only} if training_only else {})
+            | ({"unknown_macs": unknown_macs} if unknown_macs else {})
         )
+
+
+def _row_entry(row: tuple[Any, ...], chw: bool) -> tuple[dict[str, Any], tuple[int, ...]]:
+    """A row's JSON entry without the layer's own values (name, inputs, shape list, field, warnings)."""
+    op, (c, h, w), weights, biases, buffers, macs, activation_bytes = row[:7]
+    entry = {
+        "name": None,
+        "op": op,
+        "inputs": None,
+        "output_shape": None,
+        "params": weights + biases,
+        "weights": weights,
+        "biases": biases,
+        "buffers": buffers,
+        "macs": macs,
+        "activation_bytes": activation_bytes,
+        "rf": None,
+        "warnings": None,
+    }
+    return entry, (c,) if h is None else (c, h, w) if chw else (h, w, c)

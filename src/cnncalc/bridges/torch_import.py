@@ -1,11 +1,11 @@
 """Import a PyTorch module as a cnncalc Graph, by running it once on the meta device and recording what it does.
 
-How it works. The module runs under `torch.func.functional_call` with meta copies of its parameters and buffers (so no
-memory is allocated and no weight is read), in eval mode, inside a `TorchFunctionMode` that sees every torch call of
-every `forward`, and with forward hooks on each submodule. The layers cnncalc knows (Conv2d, BatchNorm2d, ReLU, ...)
-become one layer each, named by their module path (`layer1.0.conv1`); calls made in a `forward` (`torch.cat`, `+`,
-`x * torch.sigmoid(s)`, `.mean((2, 3))`, `torch.flatten`, slicing channels, ...) become layers named after the module
-that made them (`layer1.0.add`). Which layer produced which tensor is tracked by tensor identity.
+How it works. The module runs with meta copies of its parameters and buffers swapped in, as `torch.func.functional_call`
+would swap them (so no memory is allocated and no weight is read), in eval mode, inside a `TorchFunctionMode` that sees
+every torch call of every `forward`, and with forward hooks on each submodule. The layers cnncalc knows (Conv2d,
+BatchNorm2d, ReLU, ...) become one layer each, named by their module path (`layer1.0.conv1`); calls made in a `forward`
+(`torch.cat`, `+`, `x * torch.sigmoid(s)`, `.mean((2, 3))`, `torch.flatten`, slicing channels, ...) become layers named
+after the module that made them (`layer1.0.add`). Which layer produced which tensor is tracked by tensor identity.
 
 Views and reshapes are recorded lazily: a chain of `view`/`permute`/`flatten` calls becomes one `flatten`, `reshape` or
 `shuffle` layer when something consumes its result, or nothing at all (a `contiguous`, or the permutation to channels
@@ -34,6 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .._gc import gc_paused
 from ..builder import Builder
 from ..errors import CnnCalcError
 from ..ir import Graph, Shape
@@ -50,7 +51,7 @@ class TorchImportWarning(UserWarning):
 # ----------------------------------------------------------------------------- the recorded network
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Rec:
     """One layer as recorded; becomes a graph node once names are settled."""
 
@@ -166,20 +167,21 @@ def graph_from_torch(module: Any, input_shape: Any, name: str | None = None) -> 
         raise CnnCalcError(f"{type(module).__name__} is not a torch.nn.Module")
     graph_name = name or type(module).__name__
     inputs, by_keyword = _read_inputs(module, input_shape)
-    keys = _Keys(torch, module)
-    first = _Tracer(torch, module, keys, training=False, graph_name=graph_name)
-    first.run(inputs, by_keyword)
-    recs = first.recs
-    _settle_names(recs, module)
-    counted = {k for k, (n, _) in keys.sizes.items() if n}
-    if counted - first.claimed:
-        recs = _with_training_only(torch, module, keys, graph_name, inputs, by_keyword, recs)
-    claimed = set().union(*(r.claims for r in recs))
-    unused = [k for k in keys.sizes if k in counted and k not in claimed]
-    if unused:
-        recs = recs + _unused_holders(unused, keys, recs, module)
-        _settle_names(recs, module, keep=True)
-    graph = _build(graph_name, recs, keys)
+    with gc_paused():  # tens of thousands of objects, none in a cycle: see _gc.py
+        keys = _Keys(torch, module)
+        first = _Tracer(torch, module, keys, training=False, graph_name=graph_name)
+        first.run(inputs, by_keyword)
+        recs = first.recs
+        _settle_names(recs, module)
+        counted = {k for k, (n, _) in keys.sizes.items() if n}
+        if counted - first.claimed:
+            recs = _with_training_only(torch, module, keys, graph_name, inputs, by_keyword, recs)
+        claimed = set().union(*(r.claims for r in recs))
+        unused = [k for k in keys.sizes if k in counted and k not in claimed]
+        if unused:
+            recs = recs + _unused_holders(unused, keys, recs, module)
+            _settle_names(recs, module, keep=True)
+        graph = _build(graph_name, recs, keys)
     for r in recs:
         if r.op == "opaque":
             warnings.warn(_opaque_note(r, keys), TorchImportWarning, stacklevel=3)
@@ -355,16 +357,22 @@ class _Keys:
         self.sizes: dict[str, tuple[int, bool]] = {}  # key -> (count, is a parameter)
         self.meta: dict[str, Any] = {}
         self.key_of: dict[int, str] = {}  # id(meta tensor) -> key
-        nn = torch.nn
-        for key, p in root.named_parameters():
+        self.meta_of: dict[int, Any] = {}  # id(the module's tensor) -> its meta stand-in
+        meta_like = _meta_maker(torch)
+        # nn.Parameter(meta, requires_grad=...) for a plain tensor is exactly this call, without the checks before it.
+        parameter, make = torch.nn.Parameter, torch.Tensor._make_subclass
+        params, buffers = _named_tensors(torch, root)
+        for key, p in params:
             self.sizes[key] = (p.numel(), True)
-            meta = torch.empty(p.shape, dtype=p.dtype, device="meta")
-            self.meta[key] = nn.Parameter(meta, requires_grad=p.requires_grad) if p.is_floating_point() else meta
-        for key, b in root.named_buffers():
+            meta = meta_like(p)
+            self.meta[key] = self.meta_of[id(p)] = (
+                make(parameter, meta, p.requires_grad) if p.is_floating_point() else meta
+            )
+        for key, b in buffers:
             # BatchNorm's step counter is bookkeeping, not a statistic: it counts nothing, as in the oracle.
             count = 0 if key.rsplit(".", 1)[-1] == "num_batches_tracked" else b.numel()
             self.sizes[key] = (count, False)
-            self.meta[key] = torch.empty(b.shape, dtype=b.dtype, device="meta")
+            self.meta[key] = self.meta_of[id(b)] = meta_like(b)
         self.key_of = {id(t): k for k, t in self.meta.items()}
         self.owned: dict[int, list[str]] = {}  # id(module) -> keys of its parameters and buffers
 
@@ -374,17 +382,77 @@ class _Keys:
         return params, buffers
 
 
+def _named_tensors(torch: Any, root: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """`list(root.named_parameters())` and `list(root.named_buffers())`, read in one walk of the modules."""
+    module = torch.nn.Module
+    kind = type(root)
+    if (kind.named_parameters, kind.named_buffers, kind._named_members) != (
+        module.named_parameters,
+        module.named_buffers,
+        module._named_members,
+    ):  # a module that lists its tensors its own way
+        return list(root.named_parameters()), list(root.named_buffers())
+    params: list[tuple[str, Any]] = []
+    buffers: list[tuple[str, Any]] = []
+    seen_params: set[int] = set()
+    seen_buffers: set[int] = set()
+    for path, m in root.named_modules():
+        prefix = path + "." if path else ""
+        for found, seen, slots in ((params, seen_params, m._parameters), (buffers, seen_buffers, m._buffers)):
+            for name, tensor in slots.items():
+                if tensor is not None and id(tensor) not in seen:
+                    seen.add(id(tensor))
+                    found.append((prefix + name, tensor))
+    return params, buffers
+
+
+def _meta_maker(torch: Any) -> Callable[[Any], Any]:
+    """A contiguous meta tensor of a tensor's shape and dtype: `torch.empty(t.shape, dtype=t.dtype, device="meta")`,
+    made by `empty_like` (three times quicker) for the plain dense tensors that give the same."""
+    device = torch.device("meta")
+    plain = (torch.Tensor, torch.nn.Parameter)
+    strided, contiguous, empty, empty_like = torch.strided, torch.contiguous_format, torch.empty, torch.empty_like
+
+    def meta_like(t: Any) -> Any:
+        if t.__class__ in plain and t.layout is strided and not t.is_quantized:
+            return empty_like(t, device=device, memory_format=contiguous)
+        return empty(t.shape, dtype=t.dtype, device=device)
+
+    return meta_like
+
+
 # ----------------------------------------------------------------------------- the tracer
 
 
 def _type_label(cls: type) -> str:
-    module = cls.__module__
-    if module.startswith("torch.nn.modules."):
-        module = "torch.nn"
-    return re.sub(r"[\s#]", "_", f"{module}.{cls.__qualname__}")
+    label = _TYPE_LABELS.get(cls)
+    if label is None:
+        module = cls.__module__
+        if module.startswith("torch.nn.modules."):
+            module = "torch.nn"
+        label = _TYPE_LABELS[cls] = re.sub(r"[\s#]", "_", f"{module}.{cls.__qualname__}")
+    return label
+
+
+_TYPE_LABELS: dict[type, str] = {}  # one per class: it is asked for every layer
 
 
 def _func_label(func: Any) -> str:
+    try:
+        label = _FUNC_LABELS.get(func)
+    except TypeError:  # not hashable
+        return _new_func_label(func)
+    if label is None:
+        label = _new_func_label(func)
+        if len(_FUNC_LABELS) < 10_000:
+            _FUNC_LABELS[func] = label
+    return label
+
+
+_FUNC_LABELS: dict[Any, str] = {}  # one per function: it is asked for every call recorded
+
+
+def _new_func_label(func: Any) -> str:
     name = getattr(func, "__name__", repr(func))
     qual = getattr(func, "__qualname__", "") or ""
     module = getattr(func, "__module__", None) or ""
@@ -407,7 +475,7 @@ def _channel_dim(layout: str, rank: int) -> int:
 
 def _to_shape(tshape: Sequence[int], layout: str = "chw") -> Shape:
     """A PyTorch shape as cnncalc writes it: batch dropped, (C, H, W) or a C-vector; numel kept always."""
-    dims = [int(d) for d in tshape]
+    dims = list(map(int, tshape))
     if layout == "hwc" and len(dims) == 4:
         return Shape(dims[3], dims[1], dims[2])
     if dims and dims[0] == 1 and len(dims) >= 2:
@@ -435,20 +503,32 @@ def _bind(args: Sequence[Any], kwargs: Mapping[str, Any], names: str, defaults: 
 
 
 def _pair(v: Any) -> tuple[int, int]:
+    if v.__class__ is tuple and len(v) == 2 and v[0].__class__ is int and v[1].__class__ is int:
+        return v  # type: ignore[no-any-return]  # most: a module's (kh, kw)
     if isinstance(v, (tuple, list)):
         return (int(v[0]), int(v[-1])) if len(v) in (1, 2) else (int(v[0]), int(v[1]))
     return int(v), int(v)
 
 
-def _tensors_in(obj: Any, torch: Any, depth: int = 0) -> Iterator[Any]:
-    if isinstance(obj, torch.Tensor):
-        yield obj
+def _tensors_in(obj: Any, torch: Any, depth: int = 0) -> list[Any]:
+    """The tensors in `obj` and in the lists, tuples and mappings it holds (three levels deep), in order."""
+    found: list[Any] = []
+    _collect(obj, torch.Tensor, depth, found)
+    return found
+
+
+def _collect(obj: Any, tensor: type, depth: int, found: list[Any]) -> None:
+    if isinstance(obj, tensor):
+        found.append(obj)
     elif depth < 3 and isinstance(obj, (list, tuple)):
         for item in obj:
-            yield from _tensors_in(item, torch, depth + 1)
+            if isinstance(item, tensor):  # most items: a call's tensor arguments
+                found.append(item)
+            else:
+                _collect(item, tensor, depth + 1, found)
     elif depth < 3 and isinstance(obj, Mapping):
         for item in obj.values():
-            yield from _tensors_in(item, torch, depth + 1)
+            _collect(item, tensor, depth + 1, found)
 
 
 class _Tracer:
@@ -468,7 +548,10 @@ class _Tracer:
         self.claimed: set[str] = set()
         self.consumed: set[int] = set()
         self.made: dict[int, tuple[_Info, _Info]] = {}  # pending moves already made into layers
-        self.paths = {id(m): path for path, m in root.named_modules()}
+        named = list(root.named_modules())
+        self.meta_device = torch.device("meta")
+        self.modules = [m for _, m in named]
+        self.paths = {id(m): path for path, m in named}
 
     # -- running
 
@@ -487,20 +570,26 @@ class _Tracer:
             else:
                 args.append(t)
         root = self.root
-        flags = [(m, m.training) for m in root.modules()]
+        modules = self.modules
+        flags = [(m, m.training) for m in modules]
         handles = []
         try:
-            root.train(self.training)
-            for m in {id(m): m for m in root.modules()}.values():
+            # train() sets every flag; where all are already as wanted and no module has its own train(),
+            # calling it would change nothing.
+            module_train = self.nn.Module.train
+            if any(flag is not self.training for _, flag in flags) or any(
+                type(m).train is not module_train for m in modules
+            ):
+                root.train(self.training)
+            for m in modules:
                 try:
-                    handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
-                    handles.append(m.register_forward_hook(self._post, with_kwargs=True))
+                    _add_hooks(self.nn.Module, m, self._pre, self._post, handles)
                 except RuntimeError:  # a TorchScript module takes no hooks: its calls are recorded one by one
                     continue
             mode = _mode_class(torch)(self)
             try:
-                with torch.no_grad(), mode:
-                    out = torch.func.functional_call(root, self.keys.meta, tuple(args), kwargs, strict=False)
+                with torch.no_grad(), mode, _meta_tensors(torch, root, modules, self.keys, self.paths):
+                    out = root(*args, **kwargs)
             except _ImporterBugError:
                 raise
             except CnnCalcError:
@@ -513,7 +602,8 @@ class _Tracer:
             for h in handles:
                 h.remove()
             for m, flag in flags:
-                m.training = flag
+                if m.training is not flag:
+                    m.training = flag
 
     def _where(self) -> str:
         for frame in reversed(self.stack):
@@ -570,8 +660,10 @@ class _Tracer:
         scope = self._scope() if scope is None else scope
         if base is None:
             base = f"{scope}.{label}" if scope else label
-        mine = {k for k in claims if k not in self.claimed}
-        self.claimed |= mine
+        mine = set(claims)
+        if mine:
+            mine -= self.claimed
+            self.claimed |= mine
         self.consumed.update(inputs)
         shape = _to_shape(tshape, layout)
         self.recs.append(
@@ -582,7 +674,7 @@ class _Tracer:
                 keys,
                 list(inputs),
                 shape,
-                tuple(int(d) for d in tshape),
+                tuple(map(int, tshape)),
                 layout,
                 what or op,
                 mine,
@@ -678,12 +770,17 @@ class _Tracer:
 
     # -- module hooks
 
+    # The hooks run for every module call: `_guard` written out in them.
     def _pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if self.busy:
             return
         self.busy = True
         try:
-            self._guard(self._enter, module, args, kwargs)
+            self._enter(module, args, kwargs)
+        except (_ImporterBugError, CnnCalcError):
+            raise
+        except Exception as exc:
+            raise _ImporterBugError(f"cnncalc's torch import failed on {self._where()}: {exc!r}") from exc
         finally:
             self.busy = False
 
@@ -692,12 +789,18 @@ class _Tracer:
             return
         self.busy = True
         try:
-            self._guard(self._leave, module, output)
+            self._leave(module, output)
+        except (_ImporterBugError, CnnCalcError):
+            raise
+        except Exception as exc:
+            raise _ImporterBugError(f"cnncalc's torch import failed on {self._where()}: {exc!r}") from exc
         finally:
             self.busy = False
 
     def _enter(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        path = self.paths.get(id(module), type(module).__name__.lower())
+        path = self.paths.get(id(module))
+        if path is None:
+            path = type(module).__name__.lower()
         if self.leaf_depth:
             self.leaf_depth += 1
             self.stack.append(_Frame(module, path, "inner"))
@@ -707,7 +810,11 @@ class _Tracer:
             self.stack.append(_Frame(module, path, "scope", start=len(self.recs)))
             return
         frame = _Frame(module, path, "leaf", start=len(self.recs), handler=handler)
-        for t in _tensors_in((args, kwargs), self.torch):
+        if not kwargs and len(args) == 1 and args[0].__class__ is self.torch.Tensor:
+            tensors = [args[0]]  # most calls: the quick way to what _tensors_in finds
+        else:
+            tensors = _tensors_in((args, kwargs), self.torch)
+        for t in tensors:
             info = self._get(t)
             if info is not None:
                 frame.inputs.append((t, self._resolve(t, info)))
@@ -735,7 +842,7 @@ class _Tracer:
             made[0].base = frame.path  # a module that makes one layer (a Flatten of its own) is that layer
 
     def _leaf(self, frame: _Frame, output: Any) -> None:
-        outs = list(_tensors_in(output, self.torch))
+        outs = [output] if output.__class__ is self.torch.Tensor else _tensors_in(output, self.torch)
         tracked = [(t, info) for t, info in frame.inputs if info is not None]
         module = frame.module
         claims = set(self._module_claims(module))
@@ -772,20 +879,25 @@ class _Tracer:
         if op != "opaque" and layout == "chw" and tracked[0][1].layout == "hwc":
             inputs = [self._chw(tracked[0][1])]
         what = _type_label(type(module))
-        i = self._new(label, op, pos, keys, list(dict.fromkeys(inputs)), outs[0].shape, layout,
-                      what=what, claims=claims, base=base)  # fmt: skip
+        inputs = inputs if len(inputs) == 1 else list(dict.fromkeys(inputs))
+        i = self._new(label, op, pos, keys, inputs, outs[0].shape, layout, what=what, claims=claims, base=base)
         self._set(outs[0], _Info(i, layout))
-        for k, t in enumerate(outs[1:], start=1):
-            self._set(t, _Info(i, layout, (_Move("output", tuple(t.shape), k, self._scope(), f"{label}_out{k}"),)))
+        if len(outs) > 1:
+            for k, t in enumerate(outs[1:], start=1):
+                self._set(t, _Info(i, layout, (_Move("output", tuple(t.shape), k, self._scope(), f"{label}_out{k}"),)))
 
     def _module_claims(self, module: Any) -> list[str]:
         """Keys of a module's parameters and buffers (the meta stand-ins it holds during the call)."""
         cache = self.keys.owned
-        if id(module) not in cache:
+        found = cache.get(id(module))
+        if found is None:
             key_of = self.keys.key_of
-            tensors = [*module.parameters(), *module.buffers()]
-            cache[id(module)] = [key_of[id(t)] for t in tensors if id(t) in key_of]
-        return cache[id(module)]
+            if module._modules:
+                tensors = [*module.parameters(), *module.buffers()]
+            else:  # no submodules: its own, read directly (parameters() walks the tree with generators)
+                tensors = [t for t in (*module._parameters.values(), *module._buffers.values()) if t is not None]
+            found = cache[id(module)] = list(dict.fromkeys(key_of[id(t)] for t in tensors if id(t) in key_of))
+        return found
 
     # -- torch calls
 
@@ -860,13 +972,17 @@ class _Tracer:
             size = (size, size) if _is_int(size) else tuple(size)
             if len(size) == 2:
                 out = (*x.shape[:-2], *(x.shape[-2 + i] if v is None else int(v) for i, v in enumerate(size)))
-                return torch.empty(out, dtype=x.dtype, device="meta")
+                return torch.empty(out, dtype=x.dtype, device=self.meta_device)
+        if name == "conv2d" and len(args) == 7 and not kwargs:
+            out = _conv2d_meta(torch, self.meta_device, *args)
+            if out is not None:
+                return out
         spot = _SHAPE_KEEPING.get(name)
         if spot is not None:
             inplace = (
                 name.endswith("_") or kwargs.get("inplace") is True or (0 < spot < len(args) and args[spot] is True)
             )
-            return x if inplace else torch.empty(x.shape, dtype=x.dtype, device="meta")
+            return x if inplace else torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
         if name.strip("_") in _BINARY and len(args) == 2 and not kwargs:
             other = args[1]
             if isinstance(other, torch.Tensor) and not other.is_meta:
@@ -884,7 +1000,7 @@ class _Tracer:
                 and not dtype.is_floating_point
             ):
                 return func(*args, **kwargs)
-            return torch.empty(shape, dtype=dtype, device="meta")
+            return torch.empty(shape, dtype=dtype, device=self.meta_device)
         return func(*args, **kwargs)
 
     def _record_call(
@@ -936,6 +1052,125 @@ class _Tracer:
             self._set(t, _Info(i, "chw", (_Move("output", tuple(t.shape), k, self._scope(), f"{label}_out{k}"),)))
 
 
+class _Hooks:
+    """The two hooks of one module, written into its hook dicts as `register_forward_pre_hook(..., with_kwargs=True)`
+    and `register_forward_hook(..., with_kwargs=True)` write them, and taken out as their handles' `remove()` does:
+    the same dicts and handle numbers, without two handles with weak references per module (a tenth of a large
+    network's trace)."""
+
+    __slots__ = ("first", "module")
+
+    def __init__(self, module: Any, first: int) -> None:
+        self.module, self.first = module, first
+
+    def remove(self) -> None:
+        m, pre, post = self.module, self.first, self.first + 1
+        for hooks in (m._forward_pre_hooks, m._forward_pre_hooks_with_kwargs):
+            hooks.pop(pre, None)
+        for hooks in (m._forward_hooks, m._forward_hooks_with_kwargs, m._forward_hooks_always_called):
+            hooks.pop(post, None)
+
+
+def _add_hooks(base: type, m: Any, pre: Any, post: Any, handles: list[Any]) -> None:
+    kind = type(m)
+    try:
+        dicts = (m._forward_pre_hooks, m._forward_pre_hooks_with_kwargs, m._forward_hooks, m._forward_hooks_with_kwargs)
+        direct = (
+            kind.register_forward_pre_hook is base.register_forward_pre_hook
+            and kind.register_forward_hook is base.register_forward_hook
+            and isinstance(m._forward_hooks_always_called, dict)
+        )
+    except AttributeError:  # another PyTorch's modules
+        direct = False
+    if not direct:  # a module with its own registration (TorchScript's refuses hooks): its own way
+        handles.append(m.register_forward_pre_hook(pre, with_kwargs=True))
+        handles.append(m.register_forward_hook(post, with_kwargs=True))
+        return
+    from torch.utils.hooks import RemovableHandle
+
+    first = RemovableHandle.next_id
+    RemovableHandle.next_id = first + 2
+    pre_hooks, pre_kwargs, post_hooks, post_kwargs = dicts
+    pre_hooks[first] = pre
+    pre_kwargs[first] = True
+    post_hooks[first + 1] = post
+    post_kwargs[first + 1] = True
+    handles.append(_Hooks(m, first))
+
+
+@contextlib.contextmanager
+def _meta_tensors(torch: Any, root: Any, modules: list[Any], keys: _Keys, paths: dict[int, str]) -> Iterator[None]:
+    """The module's parameters and buffers swapped for their meta stand-ins while it runs, and put back after:
+    what `torch.func.functional_call(root, keys.meta)` does (tied tensors share one stand-in), with the same
+    refusals, without its per-name lookups (a tenth of the time of a large network's trace)."""
+    jit = torch.jit
+    if jit.is_tracing() or jit.is_scripting() or isinstance(root, (jit.RecursiveScriptModule, jit.ScriptModule)):
+        raise RuntimeError("The stateless API can't be used with Jitted modules")
+    if isinstance(root, torch.nn.DataParallel):
+        raise RuntimeError("The stateless API can't be used with nn.DataParallel module")
+    meta_of = keys.meta_of
+    swapped: list[tuple[Any, dict[str, Any], str, Any, Any]] = []  # (module, slots, name, own tensor, stand-in)
+    try:
+        for m in modules:
+            for slots in (m._parameters, m._buffers):
+                for slot, tensor in slots.items():
+                    meta = None if tensor is None else meta_of.get(id(tensor))
+                    if meta is not None:
+                        swapped.append((m, slots, slot, tensor, meta))
+                        slots[slot] = meta
+        yield
+    finally:
+        for m, slots, slot, tensor, meta in reversed(swapped):
+            now = slots.get(slot)
+            slots[slot] = tensor
+            # A forward that replaced a tensor: functional_call hands the new one back under its first name.
+            if now is not meta and isinstance(now, torch.Tensor):
+                path = paths.get(id(m), "")
+                key = f"{path}.{slot}" if path else slot
+                if keys.key_of.get(id(meta)) == key:
+                    keys.meta[key] = now
+
+
+def _conv2d_meta(
+    torch: Any, meta: Any, x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any
+) -> Any:
+    """What `F.conv2d` gives on the meta device, worked out here when every argument is plain (as nn.Conv2d
+    passes them): PyTorch's meta kernel is Python, a large share of a trace. None: let PyTorch run it."""
+    if not _META_TENSORS:
+        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    if not (
+        x.__class__ in _META_TENSORS
+        and weight.__class__ in _META_TENSORS
+        and weight.is_meta
+        and x.dim() == 4
+        and weight.dim() == 4
+        and x.dtype == weight.dtype
+        and x.is_floating_point()
+        and (bias is None or (bias.__class__ in _META_TENSORS and bias.is_meta and bias.dtype == x.dtype))
+        and groups.__class__ is int
+        and all(v.__class__ is tuple and len(v) == 2 for v in (stride, padding, dilation))
+    ):
+        return None
+    n, c, h, w = x.shape
+    out_c, per_group, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    numbers = (sh, sw, ph, pw, dh, dw)
+    if not all(v.__class__ is int for v in numbers) or min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
+        return None
+    if min(n, c, h, w, out_c, kh, kw, groups) < 1 or per_group * groups != c or out_c % groups:
+        return None
+    if bias is not None and tuple(bias.shape) != (out_c,):
+        return None
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        return None  # PyTorch's error, from PyTorch
+    return torch.empty((n, out_c, oh, ow), dtype=x.dtype, device=meta)
+
+
+_META_TENSORS: set[type] = set()  # torch.Tensor and nn.Parameter, filled on first use
+
+
 class _ImporterBugError(RuntimeError):
     """The importer itself failed (not the user's module): a bug, reported with its traceback."""
 
@@ -984,12 +1219,22 @@ _CONTAINERS: tuple[type, ...] = ()
 
 
 def _leaf_handler(nn: Any, module: Any) -> Callable[..., Any] | None:
-    """How a module becomes a layer, or None to record what its forward does."""
+    """How a module becomes a layer, or None to record what its forward does (found once per class)."""
+    cls = type(module)
+    if cls in _HANDLERS:
+        return _HANDLERS[cls]
+    handler = _HANDLERS[cls] = _class_handler(nn, cls, module)
+    return handler
+
+
+_HANDLERS: dict[type, Callable[..., Any] | None] = {}
+
+
+def _class_handler(nn: Any, cls: type, module: Any) -> Callable[..., Any] | None:
     global _CONTAINERS
     if not _LEAF_TABLE:
         _LEAF_TABLE.extend(_leaf_table(nn))
         _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
-    cls = type(module)
     if cls.__name__ == "StochasticDepth":
         return _droppath
     if cls.__name__ == "FrozenBatchNorm2d":

@@ -6,12 +6,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .._gc import gc_paused
 from ..errors import OpError, SpecError
 from ..ir import Graph, Node
 from ..ops.base import Op, boolean, get_op, read_args
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 SETTINGS = ("bias",)
+
+# How a layer finds its inputs: the layer before it, none, its from= list, or (an error) a merge without from=.
+_PREVIOUS, _NONE, _FROM, _MERGE = range(4)
 
 
 @dataclass
@@ -25,6 +29,14 @@ class _Line:
 
 def parse_spec(text: str, source: str = "<spec>", name: str = "spec") -> Graph:
     """Parse a whole spec. Every error names the file, the line and the layer."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors put first
+    with gc_paused():  # thousands of nodes and no reference cycles: see _gc.py
+        graph = _parse_fast(text, source, name)
+        return graph if graph is not None else _parse(text, source, name)
+
+
+def _parse(text: str, source: str, name: str) -> Graph:
+    """The reference reading: every line split first, then names, then layers. It gives every error."""
     lines = [_split(raw, number, source) for number, raw in enumerate(text.splitlines(), start=1)]
     lines = [x for x in lines if x is not None]
     if not any(x.op != "set" for x in lines):
@@ -46,6 +58,89 @@ def parse_spec(text: str, source: str = "<spec>", name: str = "spec") -> Graph:
         nodes.append(_node(line, op, layer, previous, defaults, source))
         previous = layer
     return Graph(name, nodes, source).sorted()
+
+
+def _parse_fast(text: str, source: str, name: str) -> Graph | None:
+    """One pass, for a spec without errors; None when `_parse` must decide (any error or doubt).
+
+    It gives the same graph as `_parse`: a layer's text after its name (`conv 64 k=3 p=1`) is read once and its
+    parts reused, and automatic names skip only automatic names given before; one that an explicit name takes
+    shows as a name given twice at the end, which is left to `_parse` (it picks another, or reports a duplicate).
+    """
+    defaults: dict[str, Any] = {"bias": True}
+    memo = _LAYERS[True]
+    autos: set[str] = set()
+    counters: dict[str, int] = {}
+    # The graph as columns (see ir.Columns): a Node per layer is made only if someone asks for `Graph.nodes`.
+    names: list[str] = []
+    infos: list[tuple[Any, ...]] = []
+    lines: list[int] = []
+    add_name, add_info, add_line = names.append, infos.append, lines.append
+    others: list[tuple[int, int, tuple[str, ...]]] = []  # (position, how, from= names): not fed by the layer before
+    try:
+        for number, raw in enumerate(text.splitlines(), start=1):
+            s = raw.strip()
+            if not s:
+                continue
+            if "#" in s:
+                s = s.split("#", 1)[0].rstrip()
+                if not s:
+                    continue
+            # `name: rest` with a plain name, or a line with no colon: the only forms read here without `_split`.
+            label, sep, body = s.partition(": ")
+            if not sep or not label.isidentifier() or not label.isascii():
+                if ":" in s:
+                    return None
+                label, body = None, s
+            parts = memo.get(body)
+            if parts is None:
+                line = _split(raw, number, source)
+                if line is None or line.name != label:
+                    return None
+                if line.op == "set":
+                    if label is not None:
+                        return None  # a named setting: its name is taken, which `_parse` sees from the start
+                    _apply_settings(line, defaults, source)
+                    memo = _LAYERS[defaults["bias"]]
+                    continue
+                op = get_op(line.op)
+                if label is None:
+                    label = _auto_name(op, counters, autos)
+                parts = _parts(line, op, label, defaults, source)
+                if len(memo) > _LAYER_LIMIT:
+                    memo.clear()
+                memo[body] = parts
+            elif label is None:
+                label = _auto_name(parts[0], counters, autos)
+            if parts[1]:  # not the layer before (_PREVIOUS is 0)
+                others.append((len(names), parts[1], parts[2]))
+            add_name(label)
+            add_info(parts[3])
+            add_line(number)
+    except (SpecError, OpError):
+        return None
+    if not names or len(set(names)) != len(names):
+        return None
+    # Each layer's inputs: the name of the layer before, but for the few that take none or name theirs.
+    sources: list[str | tuple[str, ...]] = [None, *names[:-1]]  # type: ignore[list-item]
+    merges = []
+    for position, how, named in others:
+        if how == _NONE:
+            sources[position] = ()
+        elif how == _FROM:
+            sources[position] = named
+            merges.append(position)
+        else:
+            return None  # a merge without from=, which `_parse` reports
+    if sources[0] is None:
+        return None  # the first layer takes the one before it: `_parse` reports it
+    referenced = {i for k in merges for i in sources[k]}
+    graph = Graph._of_columns(name, (names, sources, infos, lines, referenced), source)
+    if merges:  # in order if every from= names an earlier layer, as `sorted` would find it
+        position = {n: i for i, n in enumerate(names)}
+        if not all(position.get(i, k) < k for k in merges for i in sources[k]):
+            return graph.sorted()
+    return graph
 
 
 def _split(raw: str, number: int, source: str) -> _Line | None:
@@ -122,6 +217,35 @@ def _auto_name(op: Op, counters: dict[str, int], taken: set[str]) -> str:
 
 
 def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[str, Any], source: str) -> Node:
+    _, how, named, (signature, aux, _, args) = _parts(line, op, name, defaults, source)
+    if how == _NONE:
+        inputs = []
+    elif how == _FROM:
+        inputs = list(named)
+    elif how == _MERGE:
+        raise SpecError(
+            f"{op.name} merges layers: name them with from=a,b", source=source, line=line.number, layer=name
+        )
+    elif previous is None:
+        raise SpecError(
+            f"{op.name} has no input before it: the first layer must be `input HxWxC`",
+            source=source,
+            line=line.number,
+            layer=name,
+        )
+    else:
+        inputs = [previous]
+    node = Node(name, op.name, args, inputs, line.number, aux)
+    node._signature = signature
+    return node
+
+
+def _parts(
+    line: _Line, op: Op, name: str, defaults: dict[str, Any], source: str
+) -> tuple[Op, int, tuple[str, ...], tuple[int | None, bool, str, dict[str, Any]]]:
+    """What a layer line gives whatever its name and place: op, how it finds its inputs (and its from= names),
+    and (signature, aux, op name, arguments) as ir.Columns keeps them. Errors name the layer."""
+
     def fail(message: str) -> SpecError:
         return SpecError(message, source=source, line=line.number, layer=name)
 
@@ -155,23 +279,24 @@ def _node(line: _Line, op: Op, name: str, previous: str | None, defaults: dict[s
         except OpError as exc:
             raise fail(str(exc)) from None
     args, signature = cached
-    if inputs is None:
-        if op.max_inputs == 0:
-            inputs = []
-        elif op.min_inputs > 1:
-            raise fail(f"{op.name} merges layers: name them with from=a,b")
-        elif previous is None:
-            raise fail(f"{op.name} has no input before it: the first layer must be `input HxWxC`")
-        else:
-            inputs = [previous]
-    node = Node(name, op.name, args, inputs, line.number, aux)
-    node._signature = signature
-    return node
+    if inputs is not None:
+        how = _FROM
+    elif op.max_inputs == 0:
+        how = _NONE
+    elif op.min_inputs > 1:
+        how = _MERGE
+    else:
+        how = _PREVIOUS
+    return op, how, tuple(inputs or ()), (signature, aux, op.name, args)
 
 
 # Read arguments by (op, positional, keys, bias default), shared by the nodes that repeat them
 # (a node's args are never changed after it is made).
 _PARSED: dict[tuple[Any, ...], tuple[dict[str, Any], int | None]] = {}
+
+# A layer line's text after its name -> its `_parts`, by the `set bias=` default in force.
+_LAYERS: dict[bool, dict[str, tuple[Any, ...]]] = {True: {}, False: {}}
+_LAYER_LIMIT = 50_000
 
 
 def _read_args(
