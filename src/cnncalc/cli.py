@@ -11,7 +11,7 @@ import click
 
 from . import zoo
 from .api import load, read_graph
-from .commands import register_all
+from .commands import LazyGroup
 from .errors import CnnCalcError
 from .ops.base import all_ops
 from .spec import parse_spec
@@ -36,7 +36,7 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cnncalc")
 def main() -> None:
     """Shapes, parameters, MACs, memory and receptive fields of convolutional networks."""
@@ -297,8 +297,6 @@ def grade(key: str, answers: str, of: str, no_bias: bool, input_: str | None, la
         return
     click.echo(render_grades(result, fmt, "total: " + figure_name(of, not no_bias)), nl=False)
 
-
-register_all(main)
 
 if __name__ == "__main__":
     main()
