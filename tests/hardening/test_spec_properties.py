@@ -134,6 +134,7 @@ def test_unicode_names_fail_clearly() -> None:
         ("input 32x32x3\nconv 8 k=3 k=5\n", "t.cnn:2"),
         ("input 32x32x3\nconv\n", "t.cnn:2"),
         ("\x00\x01\x02", "t.cnn:1"),
+        ("input 8x8x3\nadaptiveavgpool 10101010101010101010101x7\n", "t.cnn:2"),  # was a hang: found by hypothesis
     ],
 )
 def test_large_and_odd_numbers(text: str, needle: str) -> None:

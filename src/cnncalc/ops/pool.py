@@ -69,6 +69,9 @@ class GlobalAvgPool(Op):
         return Calc(Shape(c, 1, 1), rf=GLOBAL)
 
 
+_MOST_ADAPTIVE = 1_000_000  # the field's widest window is found by visiting every output position
+
+
 @register
 class AdaptiveAvgPool(Op):
     name = "adaptiveavgpool"
@@ -83,6 +86,8 @@ class AdaptiveAvgPool(Op):
         if oh == 1 and ow == 1:
             calc.rf = GLOBAL
             return calc
+        if max(oh, ow) > _MOST_ADAPTIVE:
+            raise OpError(f"output {oh}x{ow} is too large for adaptive pooling: at most {_MOST_ADAPTIVE:,} a side")
         windows = []
         for n, o in ((h, oh), (w, ow)):
             # Window i covers [floor(i*n/o), ceil((i+1)*n/o)): equal windows when o divides n.
