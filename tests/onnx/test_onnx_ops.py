@@ -8,6 +8,7 @@ params + buffers add up to the initializers the graph reads (each counted once).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -675,3 +676,16 @@ def test_a_symbolic_batch_is_fine(tmp_path: Path) -> None:
     net.node("Conv", ["x", net.init("w", (4, 3, 3, 3))])
     m, _ = run(net, tmp_path)
     assert hwc(only(m, "conv")) == "6x6x4"
+
+
+def test_input_size_from_the_command_line(tmp_path: Path, cli: Any) -> None:
+    # `cnncalc show model.onnx --input` reads the file at that size (not the file's graph reshaped afterwards).
+    net = Net(("N", 3, "H", "W"))
+    net.node("Conv", ["x", net.init("w", (4, 3, 3, 3))], strides=[2, 2])
+    path = net.save(tmp_path / "sym.onnx")
+    out = cli("show", str(path), "--input", "33x17x3", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    conv = next(x for x in json.loads(out.stdout)["layers"] if x["op"] == "conv")
+    assert conv["output_shape"] == [16, 8, 4] and conv["macs"] == 16 * 8 * 4 * 27
+    missing = cli("show", str(path))
+    assert missing.returncode == 2 and "--input" in missing.stderr and "Traceback" not in missing.stderr
