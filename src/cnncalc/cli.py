@@ -12,6 +12,7 @@ import click
 from . import zoo
 from .api import load, read_graph
 from .commands import LazyGroup
+from .commands._common import zoo_options
 from .errors import CnnCalcError
 from .ops.base import all_ops
 from .spec import parse_spec
@@ -19,16 +20,6 @@ from .spec import parse_spec
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json", "csv", "md", "spec", "latex")
-
-
-def _options(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CnnCalcError(f"{pair!r}: zoo options are written key=value, e.g. aux=true")
-        out[key] = value
-    return out
 
 
 def _fail(message: str) -> None:
@@ -101,7 +92,7 @@ def show(
             # Import warnings (an op cnncalc does not know) are listed under the table already.
             warnings.simplefilter("ignore")
             model = load(
-                source, input=input_, bias=not no_bias, strict=strict, layout=layout, options=_options(options)
+                source, input=input_, bias=not no_bias, strict=strict, layout=layout, options=zoo_options(options)
             )
     except CnnCalcError as exc:
         _fail(str(exc))
@@ -173,7 +164,7 @@ def export(
         source: Any = spec
         if spec == "-":
             source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
-        model = load(source, input=input_, options=_options(options))
+        model = load(source, input=input_, options=zoo_options(options))
         code = model.to_torch_source(class_name)
     except CnnCalcError as exc:
         _fail(str(exc))

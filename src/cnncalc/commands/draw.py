@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-import warnings
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..errors import CnnCalcError
+from ._common import fail, load_model
 
 FORMATS = ("svg", "png", "pdf", "tikz")
-
-
-def fail(message: str) -> None:
-    click.echo(message, err=True)
-    sys.exit(2)
-
-
-def load_model(spec: str, options: tuple[str, ...], input_: str | None, bias: bool = True) -> Any:
-    """A model as `cnncalc show` loads it: a spec file, - for standard input, or a zoo name with KEY=VALUE options."""
-    from ..api import load
-    from ..spec import parse_spec
-
-    pairs = {}
-    for pair in options:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CnnCalcError(f"{pair!r}: zoo options are written key=value, e.g. aux=true")
-        pairs[key] = value
-    source: Any = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load(source, input=input_, options=pairs, bias=bias)
 
 
 @click.command(name="draw")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..errors import CnnCalcError
-from .rf import fail, load_model
+from ._common import fail, load_model
 
 
 def _pair(text: str, option: str, *, whole: bool) -> tuple[Any, Any]:

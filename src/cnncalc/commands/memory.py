@@ -17,6 +17,7 @@ from ..render.boxes import box_table
 from ..render.text import human_bytes
 from ..spec import parse_spec
 from ..teach.memory import DTYPES, OPTIMIZERS, MemoryEstimate, conventions, estimate
+from ._common import zoo_options
 
 
 @click.command(name="memory")
@@ -63,7 +64,7 @@ def command(
         source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = load(source, input=input_, options=_options(options))
+            model = load(source, input=input_, options=zoo_options(options))
         result = estimate(model, batch=batch, dtype=dtype, optimizer=optimizer or "sgd", training=training)
     except CnnCalcError as exc:
         click.echo(str(exc), err=True)
@@ -74,16 +75,6 @@ def command(
         click.echo(render_markdown(result), nl=False)
     else:
         click.echo(render_table(result), nl=False)
-
-
-def _options(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CnnCalcError(f"{pair!r}: zoo options are written key=value, e.g. aux=true")
-        out[key] = value
-    return out
 
 
 def _commas(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import CnnCalcError
-from .draw import fail, load_model
+from ._common import fail, load_model
 
 
 @click.command(name="plot")

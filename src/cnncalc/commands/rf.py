@@ -5,37 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-import warnings
 from fractions import Fraction
 from typing import Any
 
 import click
 
 from ..errors import CnnCalcError
-
-
-def fail(message: str) -> None:
-    click.echo(message, err=True)
-    sys.exit(2)
-
-
-def load_model(spec: str, options: tuple[str, ...], input_: str | None) -> Any:
-    """A model as `cnncalc show` loads it: a spec file, - for standard input, or a zoo name with KEY=VALUE options."""
-    from ..api import load
-    from ..spec import parse_spec
-
-    pairs = {}
-    for pair in options:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CnnCalcError(f"{pair!r}: zoo options are written key=value, e.g. aux=true")
-        pairs[key] = value
-    source: Any = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load(source, input=input_, options=pairs)
-
+from ._common import fail, load_model
 
 HEADERS = ("layer", "op", "output", "size", "jump", "padding", "unit (0,0) sees", "in padding", "notes")
 
