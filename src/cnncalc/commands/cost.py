@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 
 import click
@@ -11,6 +10,7 @@ import click
 from ..errors import CnnCalcError
 from ..render.boxes import box_table
 from ..teach.cost import CONVENTIONS, CostComparison, Ratio, compare, percent, show_number, working
+from ._common import fail
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -44,8 +44,7 @@ def command(hw: str, c_in: int, c_out: int, k: int, t: int, r: int, stride: int,
         h, w = _size(hw)
         result = compare(h, w, c_in, c_out, k, t=t, r=r, stride=stride)
     except CnnCalcError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+        fail(str(exc))
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "md":

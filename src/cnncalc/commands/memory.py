@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import textwrap
-import warnings
 
 import click
 
-from ..api import load
 from ..errors import CnnCalcError
 from ..expr import Step
 from ..render.boxes import box_table
 from ..render.text import human_bytes
-from ..spec import parse_spec
 from ..teach.memory import DTYPES, OPTIMIZERS, MemoryEstimate, conventions, estimate
-from ._common import zoo_options
+from ._common import fail, load_model
 
 
 @click.command(name="memory")
@@ -61,14 +57,10 @@ def command(
             raise CnnCalcError(f"--batch {batch}: must be at least 1")
         if training and dtype == "int8":
             raise CnnCalcError("--dtype int8 with --training: int8 is an inference format; use fp32, fp16 or bf16")
-        source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = load(source, input=input_, options=zoo_options(options))
+        model = load_model(spec, options, input_)
         result = estimate(model, batch=batch, dtype=dtype, optimizer=optimizer or "sgd", training=training)
     except CnnCalcError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+        fail(str(exc))
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "md":
