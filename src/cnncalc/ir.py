@@ -9,34 +9,111 @@ from ._gc import gc_paused
 from .errors import SpecError
 
 
-class Shape(NamedTuple):
-    """An activation without its batch: a feature map H x W x C, or a vector of C.
+class _ShapeFields(NamedTuple):
+    c: int
+    sizes: tuple[int, ...]
+    lead: tuple[int, ...]
 
-    A tuple underneath, so that comparing and hashing shapes (done for every layer) is cheap.
+
+class Shape(_ShapeFields):
+    """A tensor without its batch, in the spec's order: batch-like axes, the axes a window slides along, channels.
+
+    `sizes` holds 0 to 3 axes: none for a vector of C, (L,) for a 1-D signal or a sequence of tokens (LxC),
+    (H, W) for an image, (D, H, W) for a volume or a video (frames first). `lead` holds axes that only repeat the
+    work, such as attention heads, windows, or a batch the model builds inside itself: written `2*224x224x3`.
+    `Shape(c, h, w)` still makes an image map and `Shape(c)` a vector. A tuple underneath, so that comparing and
+    hashing shapes (done for every layer) is cheap.
     """
 
-    c: int
-    h: int | None = None
-    w: int | None = None
+    __slots__ = ()
+
+    def __new__(
+        cls, c: int, h: int | None = None, w: int | None = None, *, sizes: tuple[int, ...] | None = None,
+        lead: tuple[int, ...] = (),
+    ) -> Shape:  # fmt: skip
+        if sizes is None:
+            sizes = () if h is None else (h,) if w is None else (h, w)
+        return tuple.__new__(cls, (c, tuple(sizes), tuple(lead)))
+
+    @classmethod
+    def of(cls, c: int, sizes: tuple[int, ...] = (), lead: tuple[int, ...] = ()) -> Shape:
+        return tuple.__new__(cls, (c, sizes, lead))
 
     @property
     def spatial(self) -> bool:
-        return self.h is not None
+        return bool(self.sizes)
+
+    @property
+    def rank(self) -> int:
+        """How many axes a window slides along: 0 (vector), 1, 2 or 3."""
+        return len(self.sizes)
+
+    @property
+    def h(self) -> int | None:
+        """H of an image or a volume, L of a 1-D map, None for a vector."""
+        sizes = self.sizes
+        return sizes[-2] if len(sizes) > 1 else sizes[0] if sizes else None
+
+    @property
+    def w(self) -> int | None:
+        """W of an image or a volume; None for a vector or a 1-D map."""
+        sizes = self.sizes
+        return sizes[-1] if len(sizes) > 1 else None
+
+    @property
+    def d(self) -> int | None:
+        """D (depth, or frames) of a volume; None otherwise."""
+        return self.sizes[0] if len(self.sizes) == 3 else None
+
+    @property
+    def positions(self) -> int:
+        """Positions along the window axes (1 for a vector)."""
+        n = 1
+        for v in self.sizes:
+            n *= v
+        return n
+
+    @property
+    def repeats(self) -> int:
+        """How many times the lead axes repeat the work (1 without them)."""
+        n = 1
+        for v in self.lead:
+            n *= v
+        return n
 
     @property
     def numel(self) -> int:
-        return self.c * (self.h or 1) * (self.w or 1)
+        return self.c * self.positions * self.repeats
+
+    def axes(self) -> tuple[int, ...]:
+        """Every axis as written: lead, sizes, channels."""
+        return (*self.lead, *self.sizes, self.c)
 
     def dims(self, layout: str = "hwc") -> list[int]:
-        if self.h is None or self.w is None:
-            return [self.c]
-        return [self.c, self.h, self.w] if layout == "chw" else [self.h, self.w, self.c]
+        """The shape without its lead axes, as the report writes it."""
+        if layout == "chw":
+            return [self.c, *self.sizes]
+        return [*self.sizes, self.c]
 
     def text(self, layout: str = "hwc") -> str:
-        return "x".join(str(d) for d in self.dims(layout))
+        body = "x".join(str(d) for d in self.dims(layout))
+        return "x".join(map(str, self.lead)) + "*" + body if self.lead else body
+
+    def with_channels(self, c: int) -> Shape:
+        return tuple.__new__(Shape, (c, self.sizes, self.lead))
+
+    def with_sizes(self, sizes: tuple[int, ...]) -> Shape:
+        return tuple.__new__(Shape, (self.c, sizes, self.lead))
 
     def __str__(self) -> str:
         return self.text()
+
+    def __repr__(self) -> str:
+        extra = f", lead={self.lead}" if self.lead else ""
+        return f"Shape({self.c}, sizes={self.sizes}{extra})"
+
+
+AXIS_NAMES = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 @dataclass

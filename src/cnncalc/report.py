@@ -61,32 +61,36 @@ class AxisField(NamedTuple):
 
 
 class ReceptiveField(NamedTuple):
-    """The field of one output unit, along H and W; `whole` when it sees the entire input."""
+    """The field of one output unit, along H and W (the one axis of a 1-D map is H; a volume adds D); `whole` when
+    it sees the entire input."""
 
     h: AxisField | None = None
     w: AxisField | None = None
     whole: bool = False
+    d: AxisField | None = None
 
     def to_dict(self) -> dict[str, Any] | None:
         if self.whole:
             return {"global": True}
-        if self.h is None or self.w is None:
+        if self.h is None:
             return None
-        h, w = self.h, self.w
+        h, w, d = self.h, self.w, self.d
         out: dict[str, Any] = {"size": _num(h.size), "jump": _num(h.jump), "start": float(h.start2) / 2}
-        if w != h:
+        if w is not None and w != h:
             out.update(size_w=_num(w.size), jump_w=_num(w.jump), start_w=float(w.start2) / 2)
+        if d is not None:
+            out.update(size_d=_num(d.size), jump_d=_num(d.jump), start_d=float(d.start2) / 2)
         return out
 
     def text(self) -> str:
         if self.whole:
             return "global"
-        if self.h is None or self.w is None:
+        if self.h is None:
             return ""
-        h = f"{_fmt(self.h.size)}/{_fmt(self.h.jump)}"
-        if self.w.size == self.h.size and self.w.jump == self.h.jump:
-            return h
-        return f"{_fmt(self.h.size)}x{_fmt(self.w.size)}/{_fmt(self.h.jump)}x{_fmt(self.w.jump)}"
+        axes = [a for a in (self.d, self.h, self.w) if a is not None]
+        if all(a.size == axes[0].size and a.jump == axes[0].jump for a in axes):
+            return f"{_fmt(axes[0].size)}/{_fmt(axes[0].jump)}"
+        return "x".join(_fmt(a.size) for a in axes) + "/" + "x".join(_fmt(a.jump) for a in axes)
 
 
 _WHOLE_VIEW = ReceptiveField(whole=True)
@@ -98,31 +102,39 @@ def field_view(state: Any) -> ReceptiveField | None:
         return _WHOLE_VIEW
     if state is None or state.flat:
         return None
-    h, w = state.h, state.w
-    return ReceptiveField(AxisField(h.size, h.jump, h.start2), AxisField(w.size, w.jump, w.start2))
+    h, w, d = state.h, state.w, state.d
+    return ReceptiveField(
+        AxisField(h.size, h.jump, h.start2),
+        AxisField(w.size, w.jump, w.start2) if w.extent else None,
+        False,
+        AxisField(d.size, d.jump, d.start2) if d is not None else None,
+    )
 
 
 def _rf_dict(state: Any) -> dict[str, Any] | None:
     """The JSON of a field state, made directly (it runs for every layer that moves the field)."""
     if state is None:
         return None
+    d = None
     if state.__class__ is tuple:  # the analysis's plain form of a window's result: two axes of five
-        size, jump, start2, _, _, size_w, jump_w, start2_w, _, _ = state
+        size, jump, start2, _, _, size_w, jump_w, start2_w, _, extent_w = state
     elif state == "whole":
         return {"global": True}
     else:
         if state.flat:
             return None
-        h, w = state.h, state.w
+        h, w, d = state.h, state.w, state.d
         size, jump, start2 = h.size, h.jump, h.start2
-        size_w, jump_w, start2_w = w.size, w.jump, w.start2
+        size_w, jump_w, start2_w, extent_w = w.size, w.jump, w.start2, w.extent
     out = {
         "size": size if size.__class__ is int else float(size),
         "jump": jump if jump.__class__ is int else float(jump),
         "start": float(start2) / 2,
     }
-    if size_w != size or jump_w != jump or start2_w != start2:
+    if extent_w and (size_w != size or jump_w != jump or start2_w != start2):
         out.update(size_w=_num(size_w), jump_w=_num(jump_w), start_w=float(start2_w) / 2)
+    if d is not None:
+        out.update(size_d=_num(d.size), jump_d=_num(d.jump), start_d=float(d.start2) / 2)
     return out
 
 
@@ -168,6 +180,7 @@ class Layer(NamedTuple):
             "op": self.op,
             "inputs": list(self.inputs),
             "output_shape": self.output.dims(layout),
+            **({"lead": list(self.output.lead)} if self.output.lead else {}),
             "params": self.weights + self.biases,
             "weights": self.weights,
             "biases": self.biases,
@@ -322,10 +335,9 @@ class Report:
         append = out.append
         last_field: Any = None
         rf: dict[str, Any] | None = None
-        chw = layout == "chw"
         # Unpacked in one step: reading fourteen fields by name costs more than the entry itself.
         for x in self.layers:
-            name, op, inputs, (c, h, w), weights, biases, buffers, macs, activation_bytes, field, warnings = x[:11]
+            name, op, inputs, shape, weights, biases, buffers, macs, activation_bytes, field, warnings = x[:11]
             aux = x[13]
             if field is not last_field:  # runs of layers share one field (activations, norms)
                 last_field, rf = field, _rf_dict(field)
@@ -333,7 +345,7 @@ class Report:
                 "name": name,
                 "op": op,
                 "inputs": [*inputs],
-                "output_shape": [c] if h is None else [c, h, w] if chw else [h, w, c],
+                "output_shape": shape.dims(layout),
                 "params": weights + biases,
                 "weights": weights,
                 "biases": biases,
@@ -343,6 +355,8 @@ class Report:
                 "rf": rf.copy() if rf else None,
                 "warnings": [*warnings] if warnings else [],
             }
+            if shape.lead:
+                entry["lead"] = list(shape.lead)
             if aux:
                 entry["training_only"] = True
             append(entry)
@@ -364,11 +378,13 @@ class Report:
             shared = made[chw]
             if shared is None:
                 shared = made[chw] = _row_entry(row, chw)
-            entry, dims = shared
+            entry, dims, lead = shared
             entry = entry.copy()  # the keys in the contract's order, the row's figures filled in
             entry["name"] = name
             entry["inputs"] = [inputs] if inputs.__class__ is str else [*inputs]
             entry["output_shape"] = [*dims]
+            if lead:
+                entry["lead"] = [*lead]
             if rf:
                 entry["rf"] = rf.copy()
             warnings = notes[name] if notes and name in notes else row[7]
@@ -403,9 +419,9 @@ class Report:
         )
 
 
-def _row_entry(row: tuple[Any, ...], chw: bool) -> tuple[dict[str, Any], tuple[int, ...]]:
+def _row_entry(row: tuple[Any, ...], chw: bool) -> tuple[dict[str, Any], list[int], tuple[int, ...]]:
     """A row's JSON entry without the layer's own values (name, inputs, shape list, field, warnings)."""
-    op, (c, h, w), weights, biases, buffers, macs, activation_bytes = row[:7]
+    op, shape, weights, biases, buffers, macs, activation_bytes = row[:7]
     entry = {
         "name": None,
         "op": op,
@@ -420,4 +436,4 @@ def _row_entry(row: tuple[Any, ...], chw: bool) -> tuple[dict[str, Any], tuple[i
         "rf": None,
         "warnings": None,
     }
-    return entry, (c,) if h is None else (c, h, w) if chw else (h, w, c)
+    return entry, shape.dims("chw" if chw else "hwc"), shape.lead

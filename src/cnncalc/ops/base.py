@@ -10,7 +10,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from ..errors import OpError
 from ..expr import Step
-from ..ir import Shape
+from ..ir import AXIS_NAMES, Shape
 
 # ----------------------------------------------------------------------------- arguments
 
@@ -51,40 +51,71 @@ def whole(least: int = 1, help: str = "") -> tuple[Callable[[Any], int], Callabl
     return (lambda raw: _whole(raw, least)), str
 
 
-def pair(least: int = 1) -> tuple[Callable[[Any], tuple[int, int]], Callable[[Any], str]]:
-    """`3` or `3x5` (height x width)."""
+def integer() -> tuple[Callable[[Any], int], Callable[[Any], str]]:
+    """A whole number that may be negative (an axis counted from the end)."""
 
-    def parse(raw: Any) -> tuple[int, int]:
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError("expected a whole number")
+        if isinstance(raw, int):
+            return raw
+        text = str(raw).strip()
+        if text.lstrip("-").isdigit() and text.lstrip("-").isascii():
+            return int(text)
+        raise ValueError("expected a whole number, like 0 or -1")
+
+    return parse, str
+
+
+def pair(least: int = 1) -> tuple[Callable[[Any], tuple[int, ...]], Callable[[Any], str]]:
+    """`3`, `3x5` (height x width) or `3x3x3` (depth x height x width); one number is kept as a square pair and
+    fitted to the input's axes when the layer is worked out (`fit`)."""
+
+    def parse(raw: Any) -> tuple[int, ...]:
         if isinstance(raw, (tuple, list)):
-            if len(raw) != 2:
-                raise ValueError("expected one number or two (HxW)")
-            return _whole(raw[0], least), _whole(raw[1], least)
+            if not 1 <= len(raw) <= 3:
+                raise ValueError("expected one number, or one per axis (L, HxW or DxHxW)")
+            if len(raw) == 1:
+                v = _whole(raw[0], least)
+                return v, v
+            return tuple(_whole(v, least) for v in raw)
         if isinstance(raw, str) and "x" in raw:
             parts = raw.split("x")
-            if len(parts) != 2:
-                raise ValueError("expected one number or HxW, like 3 or 3x5")
-            return _whole(parts[0], least), _whole(parts[1], least)
+            if len(parts) > 3:
+                raise ValueError("expected one number, HxW or DxHxW, like 3, 3x5 or 3x3x3")
+            return tuple(_whole(v, least) for v in parts)
         v = _whole(raw, least)
         return v, v
 
     return parse, format_pair
 
 
-def format_pair(value: tuple[int, int]) -> str:
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+def format_pair(value: tuple[int, ...]) -> str:
+    return str(value[0]) if all(v == value[0] for v in value) else "x".join(map(str, value))
+
+
+def fit(value: tuple[int, ...], rank: int, key: str) -> tuple[int, ...]:
+    """A per-axis argument for an input with `rank` window axes: one number serves every axis."""
+    if len(value) == rank:
+        return value
+    if all(v == value[0] for v in value):
+        return (value[0],) * rank
+    axes = AXIS_NAMES[rank]
+    want = "x".join(axes) if rank > 1 else "one number"
+    raise OpError(f"{key}={format_pair(value)} gives {len(value)} sizes, but the input has {rank} axes: write {want}")
 
 
 def padding() -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
-    """`same`, `valid`, `N` or `HxW`."""
+    """`same`, `valid`, `N`, `HxW` or `DxHxW`."""
     as_pair, _ = pair(0)
 
-    def parse(raw: Any) -> str | tuple[int, int]:
+    def parse(raw: Any) -> str | tuple[int, ...]:
         if isinstance(raw, str) and raw.lower() in ("same", "valid"):
             return "same" if raw.lower() == "same" else (0, 0)
         try:
             return as_pair(raw)
         except ValueError:
-            raise ValueError("expected a number, HxW, same or valid") from None
+            raise ValueError("expected a number, HxW, DxHxW, same or valid") from None
 
     return parse, lambda v: v if isinstance(v, str) else format_pair(v)
 
@@ -146,23 +177,35 @@ def choice(*options: str) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
 
 
 def shape() -> tuple[Callable[[Any], Shape], Callable[[Any], str]]:
-    """`HxWxC` for a feature map, `N` for a vector."""
+    """`HxWxC` for an image, `DxHxWxC` for a volume or video, `LxC` for a signal or tokens, `N` for a vector;
+    `B*...` in front for batch-like axes (heads, windows) that repeat the work."""
 
     def parse(raw: Any) -> Shape:
         if isinstance(raw, Shape):
             return raw
-        parts = [str(p) for p in raw] if isinstance(raw, (tuple, list)) else str(raw).lower().split("x")
-        if len(parts) not in (1, 3):
-            raise ValueError("expected HxWxC (like 224x224x3) or N for a vector")
+        lead: tuple[int, ...] = ()
+        if isinstance(raw, (tuple, list)):
+            parts = [str(p) for p in raw]
+        else:
+            text = str(raw).lower()
+            if "*" in text:
+                head, _, text = text.rpartition("*")
+                lead = tuple(_whole(p, 1) for p in head.replace("*", "x").split("x"))
+            parts = text.split("x")
+        if not 1 <= len(parts) <= 4:
+            raise ValueError(
+                "expected HxWxC (like 224x224x3), DxHxWxC for a volume or video, LxC for a signal or tokens, "
+                "or N for a vector"
+            )
         values = [_whole(p, 1) for p in parts]
-        return Shape(values[0]) if len(values) == 1 else Shape(values[2], values[0], values[1])
+        return Shape.of(values[-1], tuple(values[:-1]), lead)
 
     return parse, lambda s: s.text()
 
 
 def size2d() -> tuple[Callable[[Any], tuple[int, int]], Callable[[Any], str]]:
     parse, _ = pair(1)
-    return parse, lambda v: f"{v[0]}x{v[1]}"
+    return parse, lambda v: "x".join(map(str, v))
 
 
 def make(name: str, kind: tuple[Callable[[Any], Any], Callable[[Any], str]], default: Any = None, *,
@@ -209,14 +252,31 @@ class Window(NamedTuple):
         return cls((k_eff - 1) // s, exact(Fraction(1, s)), exact(Fraction(2 * p - (k_eff - 1), s)))
 
 
+class Windows3(tuple):  # type: ignore[type-arg]
+    """The windows of a layer that slides along three axes (depth, height, width); two-axis rules are plain pairs."""
+
+
+STILL = Window(0, 1, 0)  # the rule of an axis a layer does not move (the missing W of a 1-D map)
+
+
+def axes_rule(windows: Sequence[Window]) -> RFRule:
+    """The receptive-field rule of a layer sliding along 1, 2 or 3 axes."""
+    if len(windows) == 1:
+        return (windows[0], STILL)
+    if len(windows) == 2:
+        return (windows[0], windows[1])
+    return Windows3(windows)
+
+
 IDENTITY = "identity"  # the field passes through unchanged
 GLOBAL = "global"  # every output sees the whole input (global pooling)
+ATTEND = "attend"  # every token attends to every token: a global field, whatever the tokens' own fields
 MERGE = "merge"  # union of the inputs' fields
 FLATTEN = "flatten"  # positions become features
 DENSE = "dense"  # every output sees every input feature
 SOURCE = "source"  # an input layer
 SCRAMBLED = "scrambled"  # a reshape that mixes positions: no field applies
-RFRule = tuple[Window, Window] | str
+RFRule = tuple[Window, Window] | Windows3 | str
 
 
 @dataclass
@@ -401,5 +461,17 @@ def all_ops() -> list[Op]:
 def need_map(op: str, x: Shape, what: str = "a feature map HxWxC") -> tuple[int, int, int]:
     if not x.spatial:
         raise OpError(f"{op} needs {what}, but its input is a vector of {x.c}")
+    if x.rank != 2:
+        raise OpError(f"{op} needs {what}, but its input is {x.text()} ({_RANK_WORDS[x.rank]})")
     assert x.h is not None and x.w is not None
     return x.h, x.w, x.c
+
+
+_RANK_WORDS = {1: "one axis and channels, LxC", 3: "a volume DxHxWxC"}
+
+
+def need_spatial(op: str, x: Shape) -> tuple[int, ...]:
+    """The window axes of an op that slides along 1, 2 or 3 of them (conv, pools)."""
+    if not x.spatial:
+        raise OpError(f"{op} needs a map (LxC, HxWxC or DxHxWxC), but its input is a vector of {x.c}: reshape it first")
+    return x.sizes

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import OpError
 from ..expr import Step
 from ..ir import Shape
-from .base import Calc, Context, Op, boolean, make, need_map, register, whole
+from .base import SCRAMBLED, Calc, Context, Op, boolean, integer, make, need_map, register, whole
 
 
 @register
@@ -56,21 +56,34 @@ def channel_selection() -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
 class Slice(Op):
     name = "slice"
     aliases = ("split", "select")
-    summary = "take some of the channels: start:stop, or a list such as 0,1,3,4 (channel split)"
+    summary = (
+        "take some of the channels: start:stop, or a list such as 0,1,3,4 (channel split); axis=N for another axis"
+    )
     positional = make("channels", channel_selection(), required=True, help="channels start:stop or a list")
+    keys = (make("axis", integer(), -1, help="the axis sliced, counted in the written order (-1: channels)"),)
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x, picked = inputs[0], args["channels"]
+        dims = x.dims()
+        axis = args.get("axis", -1)
+        where = axis + len(dims) if axis < 0 else axis
+        if not 0 <= where < len(dims):
+            raise OpError(f"axis={axis} does not exist: {x.text()} has axes 0..{len(dims) - 1}")
+        n = dims[where]
+        what = "channels" if where == len(dims) - 1 else f"positions along axis {axis}"
         if picked[0] == "range":
             _, start, stop = picked
-            if stop > x.c:
-                raise OpError(f"channels {start}:{stop} run past the {x.c} channels of the input")
+            if stop > n:
+                raise OpError(f"{what} {start}:{stop} run past the {n} {what} of the input")
             count = stop - start
         else:
-            if max(picked) >= x.c:
-                raise OpError(f"channel {max(picked)} does not exist: the input has channels 0..{x.c - 1}")
+            if max(picked) >= n:
+                raise OpError(f"{what.split()[0][:-1]} {max(picked)} does not exist: the input has 0..{n - 1}")
             count = len(picked)
-        return Calc(Shape(count, x.h, x.w))
+        if where == len(dims) - 1:
+            return Calc(x.with_channels(count))
+        dims[where] = count
+        return Calc(Shape.of(dims[-1], tuple(dims[:-1]), x.lead), rf=SCRAMBLED)
 
 
 @register

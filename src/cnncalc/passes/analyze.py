@@ -98,11 +98,12 @@ def _analyze(graph: Graph, settings: Settings | None) -> Report:
                 if state.__class__ is tuple:
                     size, jump, start2, _, extent, size_w, jump_w, start2_w, _, extent_w = state
                 else:
-                    (size, jump, start2, _, extent), (size_w, jump_w, start2_w, _, extent_w), _ = state
+                    (size, jump, start2, _, extent), (size_w, jump_w, start2_w, _, extent_w), _, _ = state
                 (span, stride, offset2), (span_w, stride_w, offset2_w) = rule
-                state = (size + span * jump, jump * stride, start2 + offset2 * jump, output[1], extent,
-                         size_w + span_w * jump_w, jump_w * stride_w, start2_w + offset2_w * jump_w, output[2],
-                         extent_w)  # fmt: skip
+                sizes = output[1]  # one or two axes: a 1-D map's W is a stand-in of one unit
+                state = (size + span * jump, jump * stride, start2 + offset2 * jump, sizes[0], extent,
+                         size_w + span_w * jump_w, jump_w * stride_w, start2_w + offset2_w * jump_w,
+                         sizes[1] if len(sizes) > 1 else 1, extent_w)  # fmt: skip
         else:
             notes: list[str] = []
             if in_shapes is None:

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from ..ir import Shape
-from ..ops.base import DENSE, FLATTEN, GLOBAL, IDENTITY, MERGE, SOURCE, RFRule, Window, exact
+from ..ops.base import ATTEND, DENSE, FLATTEN, GLOBAL, IDENTITY, MERGE, SOURCE, RFRule, Window, Windows3, exact
 
 Number = int | Fraction
 
@@ -36,9 +36,22 @@ _new = tuple.__new__  # builds a NamedTuple without its Python-level __new__: th
 
 
 class Field(NamedTuple):
+    """Per axis: H and W (for a 1-D map, H is its one axis and W a stand-in of extent 0), D for a volume."""
+
     h: Axis
     w: Axis
     flat: bool = False  # flattened into a vector: kept only to work out what fc sees
+    d: Axis | None = None
+
+    def axes(self) -> tuple[Axis, ...]:
+        return (self.h, self.w) if self.d is None else (self.d, self.h, self.w)
+
+    def with_axes(self, axes: list[Axis], flat: bool | None = None) -> Field:
+        flat = self.flat if flat is None else flat
+        return Field(axes[0], axes[1], flat) if len(axes) == 2 else Field(axes[1], axes[2], flat, axes[0])
+
+
+ABSENT = Axis(1, 1, 1, 1, 0)  # the W of a 1-D map: extent 0 says there is no such axis
 
 
 WHOLE = "whole"  # report.field_view knows this word
@@ -46,9 +59,15 @@ State = Field | str | None
 
 
 def source(shape: Shape) -> State:
-    if shape.h is None or shape.w is None:
+    sizes = shape.sizes
+    if not sizes:
         return None
-    return Field(Axis(1, 1, 1, shape.h, shape.h), Axis(1, 1, 1, shape.w, shape.w))
+    axes = [Axis(1, 1, 1, n, n) for n in sizes]
+    if len(axes) == 1:
+        return Field(axes[0], ABSENT)
+    if len(axes) == 2:
+        return Field(axes[0], axes[1])
+    return Field(axes[1], axes[2], False, axes[0])
 
 
 def step(rule: RFRule, inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[str]) -> State:
@@ -56,12 +75,16 @@ def step(rule: RFRule, inputs: list[State], in_shapes: list[Shape], out: Shape, 
     first = inputs[0] if inputs else None
     if rule.__class__ is tuple:
         return windows(first, rule, out)
+    if rule.__class__ is Windows3:
+        return _windows3(first, rule, out)
     if rule == IDENTITY:
         return first
     if rule == SOURCE:
         return source(out)
     if rule == GLOBAL:
         return WHOLE if first is not None else None
+    if rule == ATTEND:
+        return WHOLE
     if rule == FLATTEN:
         return first._replace(flat=True) if isinstance(first, Field) else first
     if rule == DENSE:
@@ -78,8 +101,18 @@ def windows(first: State, rule: tuple[Window, Window], out: Shape) -> State:
     (size, jump, start2, _, extent), (size_w, jump_w, start2_w, _, extent_w), _ = first  # type: ignore[misc]
     (span, stride, offset2), (span_w, stride_w, offset2_w) = rule
     h = _new(Axis, (size + span * jump, jump * stride, start2 + offset2 * jump, out.h, extent))
-    w = _new(Axis, (size_w + span_w * jump_w, jump_w * stride_w, start2_w + offset2_w * jump_w, out.w, extent_w))
-    return _new(Field, (h, w, False))
+    w = _new(Axis, (size_w + span_w * jump_w, jump_w * stride_w, start2_w + offset2_w * jump_w, out.w or 1, extent_w))
+    return _new(Field, (h, w, False, None))
+
+
+def _windows3(first: State, rule: Windows3, out: Shape) -> State:
+    if first.__class__ is not Field or first.d is None:  # type: ignore[union-attr]
+        return first
+    axes = [
+        Axis(a.size + win.span * a.jump, a.jump * win.stride, a.start2 + win.offset2 * a.jump, units, a.extent)
+        for a, win, units in zip(first.axes(), rule, out.sizes, strict=True)  # type: ignore[union-attr]
+    ]
+    return Field(axes[1], axes[2], False, axes[0])
 
 
 def _half(value: Number) -> Number:
@@ -92,10 +125,10 @@ def _dense(first: State) -> State:
     """Each fc output sees every position of the map it was flattened from."""
     if not isinstance(first, Field):
         return first
-    h, w = first.h, first.w
-    if all(a.lo2() <= 0 and a.hi2() >= 2 * a.extent for a in (h, w)):
+    axes = first.axes()
+    if all(a.lo2() <= 0 and a.hi2() >= 2 * a.extent for a in axes if a.extent):
         return WHOLE
-    return Field(*(Axis(_half(a.hi2() - a.lo2()), a.jump, _half(a.lo2() + a.hi2()), 1, a.extent) for a in (h, w)))
+    return first.with_axes([_covered(a) if a.extent else a for a in axes], False)
 
 
 def counted(inputs: list[State], in_shapes: list[Shape], out: Shape) -> list[State]:
@@ -106,9 +139,7 @@ def counted(inputs: list[State], in_shapes: list[Shape], out: Shape) -> list[Sta
     output's H and W, so every one counts, even when that H x W is 1x1.
     """
     return [
-        state
-        for state, shape in zip(inputs, in_shapes, strict=True)
-        if state is not None and (shape.h, shape.w) == (out.h, out.w)
+        state for state, shape in zip(inputs, in_shapes, strict=True) if state is not None and shape.sizes == out.sizes
     ]
 
 
@@ -123,9 +154,12 @@ def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[
         return None
     if len(fields) == 1:
         return fields[0]
+    if any(len(f.axes()) != len(fields[0].axes()) for f in fields):
+        return None  # maps of different ranks meet: no one field applies
     if fields[0].flat:  # flattened vectors: each counts as one unit that sees what its whole map saw
-        fields = [Field(*(_covered(a) for a in (f.h, f.w)), True) for f in fields]
-    return Field(_union([f.h for f in fields], notes), _union([f.w for f in fields], notes), fields[0].flat)
+        fields = [f.with_axes([_covered(a) if a.extent else a for a in f.axes()], True) for f in fields]
+    axes = [_union([f.axes()[i] for f in fields], notes) for i in range(len(fields[0].axes()))]
+    return fields[0].with_axes(axes)
 
 
 def _covered(a: Axis) -> Axis:

@@ -1,0 +1,245 @@
+"""Tensor ops beyond maps and vectors: matrix products, attention, axis moves, padding, free parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import OpError
+from ..expr import Step
+from ..ir import Shape
+from .base import (
+    ATTEND,
+    IDENTITY,
+    SCRAMBLED,
+    Calc,
+    Context,
+    Op,
+    Window,
+    axes_rule,
+    boolean,
+    choice,
+    make,
+    register,
+    shape,
+    whole,
+)
+
+
+def _product(values: tuple[int, ...]) -> int:
+    n = 1
+    for v in values:
+        n *= v
+    return n
+
+
+def _batch(a: tuple[int, ...], b: tuple[int, ...], what: str) -> tuple[int, ...]:
+    """Broadcast two lists of batch axes (NumPy's rule, aligned on the right)."""
+    out = []
+    for i in range(max(len(a), len(b))):
+        x = a[len(a) - 1 - i] if i < len(a) else 1
+        y = b[len(b) - 1 - i] if i < len(b) else 1
+        if x != y and 1 not in (x, y):
+            raise OpError(f"{what}: batch axes {'x'.join(map(str, a))} and {'x'.join(map(str, b))} do not broadcast")
+        out.append(max(x, y))
+    return tuple(reversed(out))
+
+
+def _as_matrix(x: Shape) -> tuple[tuple[int, ...], int, int]:
+    """A tensor as (batch axes, rows, columns): the written axes, the last two being the matrix."""
+    axes = x.axes()
+    if len(axes) < 2:
+        return (), 1, axes[0]
+    return axes[:-2], axes[-2], axes[-1]
+
+
+def _shape_of(batch: tuple[int, ...], rows: int, cols: int, vector: bool) -> Shape:
+    if vector:
+        return Shape.of(cols, (), batch)
+    return Shape.of(cols, (rows,), batch)
+
+
+@register
+class MatMul(Op):
+    name = "matmul"
+    aliases = ("bmm", "mm")
+    summary = "matrix product A @ B over the last two axes (batched over the others); bt=true multiplies by B^T"
+    keys = (make("bt", boolean(), False, help="use B transposed (A @ B^T, as Q @ K^T)"),)
+    min_inputs = 2
+    max_inputs = 2
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        a, b = inputs
+        batch_a, n, k = _as_matrix(a)
+        batch_b, kb, m = _as_matrix(b)
+        if args.get("bt", False):
+            kb, m = m, kb
+        if k != kb:
+            names = ctx.input_names or ("A", "B")
+            raise OpError(
+                f"matmul needs A's columns to equal B's rows: {names[0]} gives {a.text()} ({k} columns), "
+                f"{names[1]} gives {b.text()} ({kb} rows{', B transposed' if args.get('bt') else ''})"
+            )
+        batch = _batch(batch_a, batch_b, "matmul")
+        calc = Calc(_shape_of(batch, n, m, not a.spatial and not a.lead), rf=SCRAMBLED)
+        values: dict[str, int] = {"N": n, "K": k, "M": m}
+        formula = "N*K*M"
+        if _product(batch) > 1:
+            values = {"B": _product(batch), **values}
+            formula = "B*N*K*M"
+        calc.macs = calc.step(Step.of("MACs", formula, **values))
+        return calc
+
+
+@register
+class Attention(Op):
+    name = "attention"
+    aliases = ("sdpa",)
+    summary = (
+        "scaled dot-product attention, softmax(Q K^T / sqrt(d)) V, split into heads: one input (q = k = v), "
+        "or from=q,k,v; qkv=true reads q, k and v side by side in one input's channels"
+    )
+    keys = (
+        make("heads", whole(1), 1, help="attention heads (the channels split among them)"),
+        make("qkv", boolean(), False, help="one input holding q, k and v side by side"),
+    )
+    min_inputs = 1
+    max_inputs = 3
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        heads = args.get("heads", 1)
+        if len(inputs) == 2:
+            raise OpError("attention takes one input (q = k = v) or three (from=q,k,v)")
+        if len(inputs) == 1:
+            x = inputs[0]
+            if args.get("qkv", False):
+                if x.c % 3:
+                    raise OpError(f"qkv=true needs channels that split in three (q, k, v), got {x.c}")
+                x = x.with_channels(x.c // 3)
+            q = k = v = x
+        else:
+            q, k, v = inputs
+        for t in (q, k, v):
+            if not t.spatial:
+                raise OpError(f"attention needs a sequence LxC (tokens), but an input is a vector of {t.c}")
+        if q.c != k.c:
+            raise OpError(f"queries and keys need the same width, got {q.c} and {k.c}")
+        if k.positions != v.positions:
+            raise OpError(f"keys and values need the same length, got {k.positions} and {v.positions}")
+        for t, what in ((q, "query"), (v, "value")):
+            if t.c % heads:
+                raise OpError(f"heads={heads} must divide the {t.c} {what} channels")
+        batch = _batch(q.lead, _batch(k.lead, v.lead, "attention"), "attention")
+        l_q, l_k = q.positions, k.positions
+        calc = Calc(Shape.of(v.c, q.sizes, batch), rf=ATTEND)
+        values: dict[str, int] = {"h": heads, "L_q": l_q, "L_k": l_k}
+        rep = ""
+        if _product(batch) > 1:
+            values = {"B": _product(batch), **values}
+            rep = "B*"
+        qk = calc.step(Step.of("QK^T MACs", f"{rep}h*L_q*L_k*d_k", **values, d_k=q.c // heads))
+        av = calc.step(Step.of("AV MACs", f"{rep}h*L_q*L_k*d_v", **values, d_v=v.c // heads))
+        calc.step(Step.of("softmax (exponentials, not MACs)", f"{rep}h*L_q*L_k", **values))
+        calc.macs = calc.step(Step.of("MACs", "QK + AV", QK=qk, AV=av))
+        return calc
+
+
+def axis_order() -> tuple[Callable[[Any], tuple[int, ...]], Callable[[Any], str]]:
+    def parse(raw: Any) -> tuple[int, ...]:
+        items = raw if isinstance(raw, (tuple, list)) else str(raw).split(",")
+        try:
+            order = tuple(int(v) for v in items)
+        except ValueError:
+            raise ValueError("expected axis numbers separated by commas, like 2,0,1") from None
+        if sorted(order) != list(range(len(order))):
+            raise ValueError(f"{','.join(map(str, order))} is not an order of the axes 0..{len(order) - 1}")
+        return order
+
+    return parse, lambda v: ",".join(map(str, v))
+
+
+@register
+class Permute(Op):
+    name = "permute"
+    aliases = ("transpose",)
+    summary = "reorder the written axes (2,0,1 turns HxWxC into CxHxW); the last axis becomes the channels"
+    positional = make("order", axis_order(), required=True, help="the new order of the axes, like 2,0,1")
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x, order = inputs[0], args["order"]
+        dims = x.dims()
+        if len(order) != len(dims):
+            raise OpError(
+                f"permute {','.join(map(str, order))} names {len(order)} axes, but {x.text()} has {len(dims)}"
+            )
+        out = [dims[i] for i in order]
+        return Calc(
+            Shape.of(out[-1], tuple(out[:-1]), x.lead), rf=IDENTITY if order == tuple(range(len(order))) else SCRAMBLED
+        )
+
+
+def pads() -> tuple[Callable[[Any], tuple[int, ...]], Callable[[Any], str]]:
+    def parse(raw: Any) -> tuple[int, ...]:
+        items = raw if isinstance(raw, (tuple, list)) else str(raw).split(",")
+        values = []
+        for v in items:
+            text = str(v).strip()
+            if not text.isdigit() or not text.isascii():
+                raise ValueError("expected padding as N, or before,after per axis like 0,1,0,1 (H then W)")
+            values.append(int(text))
+        if len(values) != 1 and len(values) % 2:
+            raise ValueError(
+                "expected one number, or two per axis (before,after): 0,1,0,1 pads H by 0 and 1, W by 0 and 1"
+            )
+        return tuple(values)
+
+    return parse, lambda v: ",".join(map(str, v))
+
+
+@register
+class Pad(Op):
+    name = "pad"
+    summary = "explicit padding: N on every side, or before,after per axis (0,1,0,1: H then W), as F.pad and TF same do"
+    positional = make("p", pads(), required=True, help="N, or before,after per axis")
+    keys = (make("mode", choice("zeros", "constant", "reflect", "replicate", "circular"), "zeros", help="fill"),)
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        x, p = inputs[0], args["p"]
+        if not x.spatial:
+            raise OpError(f"pad needs a map (LxC, HxWxC, DxHxWxC), but its input is a vector of {x.c}")
+        rank = x.rank
+        if len(p) == 1:
+            p = p * (2 * rank)
+        if len(p) != 2 * rank:
+            raise OpError(f"pad gives {len(p) // 2} axes, but {x.text()} has {rank}: write before,after for each")
+        calc = Calc(x)
+        out = []
+        for a, n in enumerate(x.sizes):
+            before, after = p[2 * a], p[2 * a + 1]
+            out.append(calc.step(Step.of(f"axis {a} size", "N + P_1 + P_2", N=n, P_1=before, P_2=after)))
+        calc.output = x.with_sizes(tuple(out))
+        calc.rf = axes_rule([Window.conv(1, 1, p[2 * a]) for a in range(rank)])
+        return calc
+
+
+@register
+class FreeTensor(Op):
+    name = "param"
+    aliases = ("parameter", "token")
+    summary = (
+        "a learnt tensor of its own (class token, position embedding, relative-position table); buffer=true: fixed"
+    )
+    positional = make("shape", shape(), required=True, help="its shape, like 1x768 or 197x768")
+    keys = (make("buffer", boolean(), False, help="a fixed buffer, not a learnt parameter"),)
+    min_inputs = 0
+    max_inputs = 0
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        s = args["shape"]
+        calc = Calc(s, rf=SCRAMBLED)
+        step = Step.of("values", "N", N=s.numel)
+        if args.get("buffer", False):
+            calc.buffers = calc.step(step)
+        else:
+            calc.weights = calc.step(step)
+        return calc
