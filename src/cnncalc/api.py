@@ -169,7 +169,11 @@ def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[st
     if isinstance(text, Mapping):
         items = dict(text)
     elif "=" in text:
-        items = dict(part.split("=", 1) for part in text.split(","))
+        parts = text.split(",")
+        unnamed = [p for p in parts if "=" not in p]
+        if unnamed:
+            raise CnnCalcError(f"--input {text}: {unnamed[0]!r} has no name; write name=HxWxC for every input")
+        items = dict(part.split("=", 1) for part in parts)
     else:
         if len(graph.inputs) != 1:
             names = ", ".join(n.name for n in graph.inputs)
@@ -186,7 +190,19 @@ def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[st
             shapes[name] = parse(value)
         except ValueError as exc:
             raise CnnCalcError(f"--input {value}: {exc}") from None
+        before = next(n for n in graph.inputs if n.name == name).args.get("shape")
+        if isinstance(before, Shape) and before.rank != shapes[name].rank:
+            raise CnnCalcError(
+                f"--input {value}: the layer {name} takes {_kind(before)}, like {before.text()}; "
+                f"{value} reads as {_kind(shapes[name])}"
+            )
     return shapes
+
+
+def _kind(shape: Shape) -> str:
+    return {0: "a vector N", 1: "LxC (a signal or tokens)", 2: "HxWxC (an image)", 3: "DxHxWxC (a volume or video)"}[
+        shape.rank
+    ]
 
 
 def load(
@@ -238,7 +254,7 @@ def _load_python(reference: str, input: Any, **settings: Any) -> Model:
         for part in input.split(","):
             key, _, text = part.rpartition("=")
             shape = shape_param()[0](text)
-            torch_shape = (shape.c,) if shape.h is None else (shape.c, shape.h, shape.w)
+            torch_shape = (shape.c, *shape.sizes)
             shapes.append(torch_shape)
             if key:
                 named[key] = torch_shape

@@ -95,15 +95,23 @@ def _hw(s: Shape) -> int:
     return (s.h or 1) * (s.w or 1)
 
 
-def _kernel(v: View) -> tuple[int, int]:
-    return tuple(v.args["k"])  # type: ignore[return-value]
+def _kernel(v: View) -> tuple[int, ...]:
+    """The kernel per axis of the input (one number serves every axis)."""
+    k = tuple(v.args["k"])
+    rank = max(v.x.rank, 1)
+    return k if len(k) == rank else (k[0],) * rank
+
+
+def _flat(v: View) -> bool:
+    """A layer on anything but an image map: the tools' 2-D special cases do not apply."""
+    return v.x.rank != 2
 
 
 def _stored_kernel(v: View) -> int:
     """The kernel as nn.MaxPool2d / nn.AvgPool2d keep it: an int k for a square window (as torchvision writes it),
     read by torch-scan as k, not k*k; a tuple (kh, kw) otherwise, read as kh*kw."""
-    kh, kw = _kernel(v)
-    return kh if kh == kw else kh * kw
+    k = _kernel(v)
+    return k[0] if all(x == k[0] for x in k) else math.prod(k)
 
 
 def _groups(v: View) -> int:
@@ -112,15 +120,14 @@ def _groups(v: View) -> int:
 
 def _conv_terms(v: View) -> int:
     """K_h*K_w*C_in/g: the products summed into one output value of a conv (or convT, over its input channels)."""
-    kh, kw = _kernel(v)
-    return kh * kw * (v.x.c // _groups(v))
+    return math.prod(_kernel(v)) * (v.x.c // _groups(v))
 
 
 def _pool_input_numel(v: View) -> int:
     """Values the pooling call reads: a lopsided `same` padding is an F.pad before the pool, which then reads the
     padded map; an even one is the pool's own padding, and it reads the map itself."""
     x = v.x
-    if v.args.get("p") != "same":
+    if v.args.get("p") != "same" or _flat(v):
         return x.numel
     kh, kw = _kernel(v)
     sh, sw = v.args.get("s") or (kh, kw)
@@ -134,7 +141,7 @@ def _pool_input_numel(v: View) -> int:
 def _padding_same_mode(v: View) -> bool:
     """A conv exported with padding="same" (a symmetric `same` at stride 1), which PyTorch runs as
     aten::_convolution_mode rather than aten::_convolution."""
-    if v.args.get("p") != "same" or tuple(v.args.get("s", (1, 1))) != (1, 1):
+    if v.args.get("p") != "same" or tuple(v.args.get("s", (1, 1))) != (1, 1) or _flat(v):
         return False
     x = v.x
     (kh, kw), (dh, dw) = _kernel(v), v.args.get("d", (1, 1))
@@ -163,7 +170,9 @@ def _upsample_scale(v: View) -> Fraction:
 # ----------------------------------------------------------------------------- the rules, tool by tool
 
 # Ops every tool counts as 0 however they are written: no arithmetic, or arithmetic no tool has a rule for.
-FREE = frozenset({"input", "identity", "flatten", "reshape", "concat", "slice", "shuffle", "droppath"})
+FREE = frozenset(
+    {"input", "identity", "flatten", "reshape", "concat", "slice", "shuffle", "droppath", "permute", "pad", "param"}
+)
 
 MAC_OPS = frozenset({"conv", "dwconv", "convT", "fc"})
 
@@ -195,8 +204,8 @@ def fvcore(v: View) -> int:
         if _padding_same_mode(v):
             return 0  # padding="same" traces to aten::_convolution_mode, which has no handle
         return v.layer.macs or 0  # conv_flop_jit (weight numel * output positions; input positions if transposed)
-    if op == "rbf":
-        return v.layer.macs or 0  # matmul_flop_jit on x @ w.t(): in * out
+    if op in ("rbf", "matmul"):
+        return v.layer.macs or 0  # matmul_flop_jit (x @ w.t(), aten::matmul, aten::bmm): one per multiply-add
     if op == "bn":
         return 2 * x.numel  # batchnorm_flop_jit, eval mode with affine; 5 per element in training mode
     if op == "layernorm":
@@ -334,7 +343,8 @@ def torchscan_macs(v: View) -> int:
 
 def flop_counter(v: View) -> int:
     # conv_flop / mm_flop / addmm_flop: 2 per multiply-accumulate; the bias of addmm is not counted; rbf's x @ w.t()
-    return 2 * (v.layer.macs or 0) if v.op in MAC_OPS or v.op == "rbf" else 0
+    # bmm_flop and sdpa_flop likewise (scaled_dot_product_attention counted on the meta device, 0 on the CPU)
+    return 2 * (v.layer.macs or 0) if v.op in MAC_OPS or v.op in ("rbf", "matmul", "attention") else 0
 
 
 def deepspeed(v: View) -> int:
@@ -342,6 +352,8 @@ def deepspeed(v: View) -> int:
     if op in ("conv", "dwconv"):
         # _conv_flops_compute: 2 * MACs + C_out per output position for the bias (it works the output size out
         # from the padding; padding="same" is only exported where it pads d*(k-1)//2 each side, as it assumes)
+        return 2 * (v.layer.macs or 0) + v.bias * out.numel
+    if op == "convT" and _flat(v):
         return 2 * (v.layer.macs or 0) + v.bias * out.numel
     if op == "convT":
         # _conv_trans_flops_compute: out_channels = weight.shape[1] (already C_out/g), divided by g again; the

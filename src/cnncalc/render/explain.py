@@ -24,7 +24,7 @@ Number = int | Fraction | float
 PLAIN = "plain"
 LATEX = "latex"
 
-SIZE_LABELS = ("H_out", "W_out")
+SIZE_LABELS = ("H_out", "W_out", "D_out", "L_out")
 BUFFER_LABELS = frozenset({"running mean and variance", "fixed parameter vectors"})
 PADDING_TERMS = frozenset({"P", "P_1", "P_2", "O"})  # a term that is 0 for lack of padding is dropped ("+ 2·0")
 IDENTITY_FACTORS = frozenset({"D", "S", "g"})  # a factor of 1 under these names is dropped; K_h=1 (a 1x1 conv) is not
@@ -309,6 +309,16 @@ class _Size:
     h: Step
     w: Step | None
     shape: str
+    d: Step | None = None  # the depth of a volume, worked out apart
+    one: bool = False  # a 1-D map: h is its length L
+
+    def lead(self, fl: str) -> str:
+        """What comes before H and W: `L = ...` for a 1-D map, `D = ...; ` for a volume."""
+        if self.one:
+            return ("L_\\text{out} = " if fl == LATEX else "L = ") + worked(self.h, fl)
+        if self.d is None:
+            return ""
+        return ("D_\\text{out} = " if fl == LATEX else "D = ") + worked(self.d, fl) + "; "
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,11 +368,10 @@ def _fmt(value: Number) -> str:
 def _field_words(rf: ReceptiveField) -> str:
     if rf.whole:
         return "global (every output sees the whole input)"
-    assert rf.h is not None and rf.w is not None
-    h, w = rf.h, rf.w
-    if (h.size, h.jump) == (w.size, w.jump):
-        return f"size {_fmt(h.size)}, jump {_fmt(h.jump)}"
-    return f"size {_fmt(h.size)}x{_fmt(w.size)}, jump {_fmt(h.jump)}x{_fmt(w.jump)}"
+    axes = [a for a in (rf.d, rf.h, rf.w) if a is not None]
+    if all((a.size, a.jump) == (axes[0].size, axes[0].jump) for a in axes):
+        return f"size {_fmt(axes[0].size)}, jump {_fmt(axes[0].jump)}"
+    return f"size {'x'.join(_fmt(a.size) for a in axes)}, jump {'x'.join(_fmt(a.jump) for a in axes)}"
 
 
 def _field_steps(layer: Layer, source: Layer | None, sizes: list[Step]) -> _Field | None:
@@ -371,6 +380,8 @@ def _field_steps(layer: Layer, source: Layer | None, sizes: list[Step]) -> _Fiel
     src = source.rf if source is not None else None
     if rf is None or rf.whole or src is None or src.whole or len(layer.inputs) != 1 or len(sizes) != 2:
         return None
+    if rf.d is not None or rf.w is None:
+        return None  # a volume or a 1-D map: the field is stated, not worked
     if not all(s.formula.startswith(("floor(", "ceil(")) for s in sizes):
         return None  # a transposed convolution or a resize moves the field in another way: stated, not worked
     axes = []
@@ -454,11 +465,16 @@ def _items(layer: Layer, source: Layer | None, shape: str, report: Report) -> li
     macs = [s for s in layer.steps if s.label == "MACs"]
     others = [s for s in layer.steps if s.label not in SIZE_LABELS and s.label != "MACs"]
     items: list[_Item] = []
-    if sizes:
+    depth = [s for s in sizes if s.label == "D_out"]
+    length = [s for s in sizes if s.label == "L_out"]
+    sizes = [s for s in sizes if s.label in ("H_out", "W_out")]
+    if length:
+        items.append(_Size(length[0], None, shape, one=True))
+    elif sizes:
         h = sizes[0]
         w = sizes[1] if len(sizes) > 1 else None
         same = w is not None and (h.formula, h.values) == (w.formula, w.values)
-        items.append(_Size(h, None if same else w, shape))
+        items.append(_Size(h, None if same else w, shape, depth[0] if depth else None))
     else:
         items.append(_Note(f"output: {shape}"))
     items.extend(_Line(s) for s in others if s.label not in BUFFER_LABELS)
@@ -556,9 +572,11 @@ def _memory_words(report: Report) -> str:
 
 def _text_item(item: _Item) -> list[str]:
     if isinstance(item, _Size):
+        if item.one:
+            return [f"output: {item.lead(PLAIN)} → {item.shape}"]
         if item.w is None:
-            return [f"output: H = W = {worked(item.h)} → {item.shape}"]
-        return [f"output: H = {worked(item.h)}; W = {worked(item.w)} → {item.shape}"]
+            return [f"output: {item.lead(PLAIN)}H = W = {worked(item.h)} → {item.shape}"]
+        return [f"output: {item.lead(PLAIN)}H = {worked(item.h)}; W = {worked(item.w)} → {item.shape}"]
     if isinstance(item, _Line):
         return [f"{item.label}: {worked(item.step)}"]
     if isinstance(item, _Sum):
@@ -611,9 +629,12 @@ def _code(text: str) -> str:
 
 def _md_item(item: _Item) -> list[str]:
     if isinstance(item, _Size):
+        lead = item.lead(PLAIN)
+        if item.one:
+            return [f"- output: {_code(lead)} → {_code(item.shape)}"]
         if item.w is None:
-            return [f"- output: {_code(f'H = W = {worked(item.h)}')} → {_code(item.shape)}"]
-        return [f"- output: {_code(f'H = {worked(item.h)}; W = {worked(item.w)}')} → {_code(item.shape)}"]
+            return [f"- output: {_code(f'{lead}H = W = {worked(item.h)}')} → {_code(item.shape)}"]
+        return [f"- output: {_code(f'{lead}H = {worked(item.h)}; W = {worked(item.w)}')} → {_code(item.shape)}"]
     if isinstance(item, _Line):
         return [f"- {_md(item.label)}: {_code(worked(item.step))}"]
     if isinstance(item, _Sum):
@@ -725,6 +746,11 @@ def _tex_rows(items: tuple[_Item, ...]) -> tuple[list[str], list[str]]:
     for item in items:
         if isinstance(item, _Size):
             arrow = rf" \;\rightarrow\; {_tex_shape(item.shape)}"
+            if item.one:
+                rows.append(rf"L_\text{{out}} &= {worked(item.h, LATEX)}{arrow}")
+                continue
+            if item.d is not None:
+                rows.append(rf"D_\text{{out}} &= {worked(item.d, LATEX)}")
             if item.w is None:
                 rows.append(rf"H_\text{{out}} = W_\text{{out}} &= {worked(item.h, LATEX)}{arrow}")
             else:

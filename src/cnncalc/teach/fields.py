@@ -144,7 +144,7 @@ class FieldRow:
         out: dict[str, Any] = {
             "name": self.name,
             "op": self.op,
-            "output_shape": [self.output.c] if self.output.h is None else [self.output.h, self.output.w, self.output.c],
+            "output_shape": self.output.dims(),
             "field": self.kind,
         }
         if self.h is not None and self.w is not None:
@@ -156,7 +156,8 @@ class FieldRow:
 
 
 def _axis(a: rfpass.Axis) -> AxisField:
-    return AxisField(a.size, a.jump, Fraction(a.start2) / 2, a.units, a.extent)
+    # The W of a 1-D map is a stand-in of extent 0: shown as the one column it is.
+    return AxisField(a.size, a.jump, Fraction(a.start2) / 2, a.units, a.extent or 1)
 
 
 def field_rows(model: Any) -> list[FieldRow]:
@@ -209,8 +210,9 @@ def _merge_notes(layer: Any, inputs: list[Any]) -> list[str]:
     for x in inputs:
         if x.field is None:
             continue
-        if (x.output.h, x.output.w) != (out.h, out.w):
-            notes.append(f"{x.name} is a gate broadcast over {out.h}x{out.w}: its global context is not counted")
+        if x.output.sizes != out.sizes and out.spatial and all(n == 1 for n in x.output.sizes):
+            over = "x".join(map(str, out.sizes))
+            notes.append(f"{x.name} is a gate broadcast over {over}: its global context is not counted")
         elif x.field != rfpass.WHOLE and not x.field.flat:
             kept.append(x)
     if len(kept) < 2:

@@ -163,7 +163,7 @@ def work_out(node: Node, in_shapes: list[Shape], slips: tuple[Slip, ...], count_
         if redone is None:
             return None
         h, w, macs_step = redone
-        output = output._replace(h=h, w=w)
+        output = output.with_sizes((h, w) if w is not None else (h,))
         if macs_step is not None:
             macs = int(macs_step.value)
     if "one_input_channel" in ids or "no_input_channels" in ids:
