@@ -12,7 +12,7 @@ demo: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/cnncalc show posenet --no-bias
 
-# constraints.txt pins torch to the CPU build on this machine's disk; a looser pin pulls CUDA.
+# constraints.txt pins torch 2.14.1, torchvision 0.29.1 and timm 1.0.31 (on this machine's disk); a looser pin downloads GBs.
 test: $(BIN)/python system-packages
 	$(BIN)/pip install -q -e '.[test]' -c constraints.txt
 	$(BIN)/ruff check .

@@ -10,7 +10,9 @@ from ._gc import gc_paused
 from .expr import Step
 from .ir import Shape
 
-MACS_CONVENTION = "MACs: multiply-accumulates of conv, convT and fc (as fvcore and torchvision count them)"
+MACS_CONVENTION = (
+    "MACs: multiply-accumulates of conv, convT, fc and matrix products, attention included (as torchvision counts them)"
+)
 FLOPS_CONVENTION = "FLOPs = 2 x MACs; bias adds, normalisation, activations and pooling not counted"
 PARAMS_CONVENTION = "params: learnable (PyTorch's numel); buffers (batch-norm running statistics) apart"
 

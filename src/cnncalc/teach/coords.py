@@ -3,7 +3,7 @@
 Pixels are indexed from 0 with pixel i centred at i. A unit's window comes from its layer's receptive field
 (teach/fields.py). A point is carried onto a feature map by one of three conventions:
 
-- scale: y' = y * fmap / image, as the seed notes do (32/10 = 3.2, so 4 -> 1.25): pixel corners aligned;
+- scale: y' = y * fmap / image, as course exercises do (32/10 = 3.2, so 4 -> 1.25): pixel corners aligned;
 - half-pixel: y' = (y + 1/2) * fmap / image - 1/2, pixel centres aligned (PyTorch align_corners=False);
 - align-corners: y' = y * (fmap - 1) / (image - 1), the corner pixels aligned (align_corners=True).
 
@@ -24,7 +24,7 @@ from .fields import AxisField, FieldRow, fmt, num
 
 CONVENTIONS = ("scale", "half-pixel", "align-corners")
 CONVENTION_TEXT = {
-    "scale": "scale: y' = y * fmap/image (pixel corners aligned, no half-pixel shift; the seed notes' arithmetic)",
+    "scale": "scale: y' = y * fmap/image (pixel corners aligned, no half-pixel shift; as course exercises work it)",
     "half-pixel": "half-pixel: y' = (y + 0.5) * fmap/image - 0.5 (pixel centres aligned; PyTorch "
     "align_corners=False, OpenCV)",
     "align-corners": "align-corners: y' = y * (fmap - 1)/(image - 1) (corner pixels aligned; PyTorch "
@@ -248,7 +248,7 @@ class PointMap:
         )
 
     def lines(self) -> list[str]:
-        """The working, as the seed notes write it."""
+        """The working, as course exercises write it."""
         y, x = self.y, self.x
         out = [f"convention: {CONVENTION_TEXT[self.convention]}"]
         if self.convention == "align-corners":

@@ -1,4 +1,4 @@
-"""The early networks: LeNet-5, AlexNet (both versions), ZFNet, and the seed homework's pose network."""
+"""The early networks: LeNet-5, AlexNet (both versions), ZFNet, and a course homework's pose network."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def _classifier(b: Builder, width: int, classes: int, *, dropout_first: bool) ->
 @entry(
     "alexnet_caffe",
     "AlexNet as Caffe trains it: 227x227, two towers (groups=2 in conv2/4/5), LRN",
-    "Krizhevsky, Sutskever, Hinton 2012; Caffe bvlc_alexnet; worked through in seed 003 slides; 60,965,224 params",
+    "Krizhevsky, Sutskever, Hinton 2012; Caffe bvlc_alexnet; worked layer by layer in course slides; 60,965,224 params",
 )
 def alexnet_caffe() -> Graph:
     b = Builder("alexnet_caffe")
@@ -129,8 +129,8 @@ def zfnet() -> Graph:
 
 @entry(
     "posenet",
-    "the pose network of the seed homework: 3 conv/pool stages, three FC heads",
-    "seed 000_3a9c6d7c4846104f.txt: 6,260,320 weights without biases (cnncalc show posenet --no-bias)",
+    "the pose network of a course homework: 3 conv/pool stages, three FC heads",
+    "a pose-estimation homework: 6,260,320 weights without biases (cnncalc show posenet --no-bias)",
 )
 def posenet() -> Graph:
     b = Builder("posenet")
