@@ -96,29 +96,34 @@ class Attention(Op):
     name = "attention"
     aliases = ("sdpa",)
     summary = (
-        "scaled dot-product attention, softmax(Q K^T / sqrt(d)) V, split into heads: one input (q = k = v), "
-        "or from=q,k,v; qkv=true reads q, k and v side by side in one input's channels"
+        "scaled dot-product attention, softmax(Q K^T / sqrt(d) + mask) V, split into heads: one input (q = k = v), "
+        "or from=q,k,v; qkv=true reads q, k and v side by side in one input's channels; mask=true takes a last "
+        "input added to the logits (a relative-position bias)"
     )
     keys = (
         make("heads", whole(1), 1, help="attention heads (the channels split among them)"),
         make("qkv", boolean(), False, help="one input holding q, k and v side by side"),
+        make("mask", boolean(), False, help="a last input added to the logits (attn_mask, a position bias)"),
     )
     min_inputs = 1
-    max_inputs = 3
+    max_inputs = 4
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         heads = args.get("heads", 1)
-        if len(inputs) == 2:
-            raise OpError("attention takes one input (q = k = v) or three (from=q,k,v)")
-        if len(inputs) == 1:
-            x = inputs[0]
+        mask = inputs[-1] if args.get("mask", False) else None
+        tensors = inputs[:-1] if mask is not None else inputs
+        if len(tensors) not in (1, 3):
+            extra = " and the mask last" if mask is not None else " (mask=true adds the mask as the last)"
+            raise OpError(f"attention takes one input (q = k = v) or three (from=q,k,v){extra}, got {len(tensors)}")
+        if len(tensors) == 1:
+            x = tensors[0]
             if args.get("qkv", False):
                 if x.c % 3:
                     raise OpError(f"qkv=true needs channels that split in three (q, k, v), got {x.c}")
                 x = x.with_channels(x.c // 3)
             q = k = v = x
         else:
-            q, k, v = inputs
+            q, k, v = tensors
         for t in (q, k, v):
             if not t.spatial:
                 raise OpError(f"attention needs a sequence LxC (tokens), but an input is a vector of {t.c}")
@@ -131,7 +136,14 @@ class Attention(Op):
                 raise OpError(f"heads={heads} must divide the {t.c} {what} channels")
         batch = _batch(q.lead, _batch(k.lead, v.lead, "attention"), "attention")
         l_q, l_k = q.positions, k.positions
-        calc = Calc(Shape.of(v.c, q.sizes, batch), rf=ATTEND)
+        if mask is not None:
+            axes = mask.axes()
+            if len(axes) < 2 or axes[-1] not in (1, l_k) or axes[-2] not in (1, l_q):
+                raise OpError(
+                    f"the mask {mask.text()} must end in {l_q}x{l_k} (queries x keys), or 1 where it broadcasts"
+                )
+        # Every query sees every key: a global field, unless lead axes hold windows whose tokens see only their own.
+        calc = Calc(Shape.of(v.c, q.sizes, batch), rf=ATTEND if not batch else SCRAMBLED)
         values: dict[str, int] = {"h": heads, "L_q": l_q, "L_k": l_k}
         rep = ""
         if _product(batch) > 1:
@@ -142,6 +154,18 @@ class Attention(Op):
         calc.step(Step.of("softmax (exponentials, not MACs)", f"{rep}h*L_q*L_k", **values))
         calc.macs = calc.step(Step.of("MACs", "QK + AV", QK=qk, AV=av))
         return calc
+
+
+@register
+class Gather(Op):
+    name = "gather"
+    aliases = ("index", "take")
+    summary = "values of its input picked by a fixed index into a new shape (a relative-position bias table spread "
+    summary += "over heads x L x L); no parameters, no MACs"
+    positional = make("shape", shape(), required=True, help="the shape picked out, like 3*49x49")
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        return Calc(args["shape"], rf=SCRAMBLED)
 
 
 def axis_order() -> tuple[Callable[[Any], tuple[int, ...]], Callable[[Any], str]]:
@@ -230,16 +254,20 @@ class FreeTensor(Op):
         "a learnt tensor of its own (class token, position embedding, relative-position table); buffer=true: fixed"
     )
     positional = make("shape", shape(), required=True, help="its shape, like 1x768 or 197x768")
-    keys = (make("buffer", boolean(), False, help="a fixed buffer, not a learnt parameter"),)
+    keys = (
+        make("buffer", boolean(), False, help="a fixed buffer (running statistics), not a learnt parameter"),
+        make("const", boolean(), False, help="a fixed table made at construction (relative coordinates): not counted"),
+    )
     min_inputs = 0
     max_inputs = 0
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         s = args["shape"]
         calc = Calc(s, rf=SCRAMBLED)
-        step = Step.of("values", "N", N=s.numel)
-        if args.get("buffer", False):
-            calc.buffers = calc.step(step)
+        if args.get("const", False):
+            calc.step(Step.of("fixed values (neither parameters nor statistics: not counted)", "N", N=s.numel))
+        elif args.get("buffer", False):
+            calc.buffers = calc.step(Step.of("values", "N", N=s.numel))
         else:
-            calc.weights = calc.step(step)
+            calc.weights = calc.step(Step.of("values", "N", N=s.numel))
         return calc

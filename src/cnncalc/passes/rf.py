@@ -144,6 +144,10 @@ def counted(inputs: list[State], in_shapes: list[Shape], out: Shape) -> list[Sta
 
 
 def _merge(inputs: list[State], in_shapes: list[Shape], out: Shape, notes: list[str]) -> State:
+    if out.spatial and any(
+        state is None and shape.sizes == out.sizes for state, shape in zip(inputs, in_shapes, strict=True)
+    ):
+        return None  # a path whose positions were rearranged (windows put back in place): no one field applies
     fields: list[Field] = []
     for state in counted(inputs, in_shapes, out):
         if state == WHOLE:

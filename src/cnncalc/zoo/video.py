@@ -14,16 +14,25 @@ from . import entry
 _MAKERS = {"r3d_18": ["3d"] * 4, "mc3_18": ["3d"] + ["2d"] * 3, "r2plus1d_18": ["2plus1d"] * 4}
 
 
+def _axes(d: int, h: int, w: int) -> int | tuple[int, int, int]:
+    """Frames, rows, columns: one number when they agree, as the spec writes it back."""
+    return d if d == h == w else (d, h, w)
+
+
 def _block_conv(b: Builder, maker: str, out: int, mid: int, stride: int, name: str, inputs: str | None = None) -> str:
     if maker == "3d":
         return b.add("conv", out, k=3, s=stride, p=1, bias=False, name=name, inputs=inputs)
     if maker == "2d":
-        return b.add("conv", out, k=(1, 3, 3), s=(1, stride, stride), p=(0, 1, 1), bias=False, name=name, inputs=inputs)
+        return b.add(
+            "conv", out, k=(1, 3, 3), s=_axes(1, stride, stride), p=(0, 1, 1), bias=False, name=name, inputs=inputs
+        )
     # (2+1)D: a spatial 1x3x3 conv to `mid` channels, BN, ReLU, then a temporal 3x1x1 conv.
-    b.add("conv", mid, k=(1, 3, 3), s=(1, stride, stride), p=(0, 1, 1), bias=False, name=f"{name}.0", inputs=inputs)
+    b.add(
+        "conv", mid, k=(1, 3, 3), s=_axes(1, stride, stride), p=(0, 1, 1), bias=False, name=f"{name}.0", inputs=inputs
+    )
     b.add("bn", name=f"{name}.1")
     b.add("relu", name=f"{name}.2")
-    return b.add("conv", out, k=(3, 1, 1), s=(stride, 1, 1), p=(1, 0, 0), bias=False, name=f"{name}.3")
+    return b.add("conv", out, k=(3, 1, 1), s=_axes(stride, 1, 1), p=(1, 0, 0), bias=False, name=f"{name}.3")
 
 
 def video_resnet(name: str) -> Graph:
@@ -49,7 +58,7 @@ def video_resnet(name: str) -> Graph:
             prefix = f"layer{stage}.{index}"
             identity = b.last
             assert identity is not None
-            # torchvision sizes the (2+1)D middle so that it has as many parameters as a full 3x3x3 conv from
+            # torchvision sizes the (2+1)D middle so that it has about the parameters of a full 3x3x3 conv from
             # the block's input width, and uses that one width for both of the block's convs.
             mid = (inplanes * planes * 3 * 3 * 3) // (inplanes * 3 * 3 + 3 * planes)
             _block_conv(b, maker, planes, mid, stride, f"{prefix}.conv1.0", inputs=identity)
@@ -59,21 +68,21 @@ def video_resnet(name: str) -> Graph:
             branch = b.add("bn", name=f"{prefix}.conv2.1")
             shortcut = identity
             if stride != 1 or inplanes != planes:
-                ds = (1, stride, stride) if maker == "2d" else (stride, stride, stride)
+                ds = _axes(1, stride, stride) if maker == "2d" else stride
                 b.add("conv", planes, k=1, s=ds, bias=False, name=f"{prefix}.downsample.0", inputs=identity)
                 shortcut = b.add("bn", name=f"{prefix}.downsample.1")
             b.add("add", inputs=[branch, shortcut], name=f"{prefix}.add")
             b.add("relu", name=f"{prefix}.relu")
             inplanes = planes
-    b.add("adaptiveavgpool", (1, 1, 1), name="avgpool")
+    b.add("gap", name="avgpool")
     b.add("flatten", name="flatten")
     b.add("fc", 400, name="fc")
     return b.build()
 
 
 def _conv_bn_relu(
-    b: Builder, out: int, name: str, k: int | tuple[int, int, int] = 1, s: tuple[int, int, int] = (1, 1, 1),
-    p: tuple[int, int, int] = (0, 0, 0), inputs: str | None = None,
+    b: Builder, out: int, name: str, k: int | tuple[int, int, int] = 1, s: int | tuple[int, int, int] = 1,
+    p: int | tuple[int, int, int] = 0, inputs: str | None = None,
 ) -> str:  # fmt: skip
     """torchvision's Conv3dNormActivation: conv without bias (.0), BatchNorm3d (.1), ReLU (.2)."""
     b.add("conv", out, k=k, s=s, p=p, bias=False, name=f"{name}.0", inputs=inputs)
@@ -83,8 +92,8 @@ def _conv_bn_relu(
 
 def _separable(b: Builder, out: int, k: int, s: int, p: int, name: str, inputs: str | None = None) -> str:
     """TemporalSeparableConv: a 1xkxk spatial conv (.0), then a kx1x1 temporal conv (.1), each with BN and ReLU."""
-    _conv_bn_relu(b, out, f"{name}.0", k=(1, k, k), s=(1, s, s), p=(0, p, p), inputs=inputs)
-    return _conv_bn_relu(b, out, f"{name}.1", k=(k, 1, 1), s=(s, 1, 1), p=(p, 0, 0))
+    _conv_bn_relu(b, out, f"{name}.0", k=_axes(1, k, k), s=_axes(1, s, s), p=_axes(0, p, p), inputs=inputs)
+    return _conv_bn_relu(b, out, f"{name}.1", k=_axes(k, 1, 1), s=_axes(s, 1, 1), p=_axes(p, 0, 0))
 
 
 def _inception(b: Builder, name: str, b0: int, b1: tuple[int, int], b2: tuple[int, int], b3: int) -> str:
@@ -117,7 +126,8 @@ _S3D_BLOCKS: dict[int, tuple[int, tuple[int, int], tuple[int, int], int]] = {
 @entry(
     "s3d",
     "S3D (torchvision): separable 3-D Inception (1xkxk then kx1x1 convs), 16x224x224 clips, 400 classes",
-    "Xie et al., Rethinking Spatiotemporal Feature Learning, ECCV 2018 (arXiv:1712.04851); torchvision.models.video.s3d",
+    "Xie et al., Rethinking Spatiotemporal Feature Learning: Speed-Accuracy Trade-offs in Video Classification, "
+    "ECCV 2018 (arXiv:1712.04851); torchvision.models.video.s3d",
 )
 def s3d() -> Graph:
     b = Builder("s3d")
