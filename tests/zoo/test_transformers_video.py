@@ -17,6 +17,7 @@ MODELS = ["vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "r3d_18", 
 MODELS += ["swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b", "maxvit_t"]
 CLASSES = {name: 400 if name in ("r3d_18", "mc3_18", "r2plus1d_18", "s3d") else 1000 for name in MODELS}
 
+
 @pytest.mark.parametrize("name", MODELS)
 def test_totals_equal_torchvision(name: str) -> None:
     ref = TORCHVISION[name]

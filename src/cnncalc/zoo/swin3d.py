@@ -49,12 +49,12 @@ def swin3d(name: str, dim: int, depths: list[int], heads: list[int]) -> Graph:
             b.add("layernorm", name=f"{p}.norm1")
             windows = b.add("reshape", f"{lead}{tokens}x{dim}", name=f"{p}.attn.window_partition")
             # One bias per head for each of the (2*8-1)(2*7-1)(2*7-1) relative offsets, picked out per token pair
-            # by an index buffer that the reference leaves uncounted (only batch-norm statistics count). No
-            # cnncalc op gathers, so the table stands apart: an output of the graph that nothing reads.
+            # by an index buffer that the reference leaves uncounted (only batch-norm statistics count).
             offsets = (2 * WINDOW[0] - 1) * (2 * WINDOW[1] - 1) * (2 * WINDOW[2] - 1)
             b.add("param", f"{offsets}x{h}", name=f"{p}.attn.relative_position_bias_table")
-            b.add("fc", 3 * dim, name=f"{p}.attn.qkv", inputs=windows)
-            b.add("attention", heads=h, qkv=True, name=f"{p}.attn.attention")
+            bias = b.add("gather", f"{h}*{tokens}x{tokens}", name=f"{p}.attn.relative_position_bias")
+            qkv = b.add("fc", 3 * dim, name=f"{p}.attn.qkv", inputs=windows)
+            b.add("attention", heads=h, qkv=True, mask=True, name=f"{p}.attn.attention", inputs=[qkv, bias])
             b.add("fc", dim, name=f"{p}.attn.proj")
             b.add("reshape", f"{grid}x{dim}", name=f"{p}.attn.window_reverse")
             sd = round(0.1 * block_id / (total - 1), 6)
