@@ -1,31 +1,35 @@
 """Sweep cnncalc's PyTorch importer over every timm and torchvision model, against PyTorch's own counts.
 
     .venv/bin/python bench/sweep.py oracle --set torchvision          # the reference figures, cached
-    .venv/bin/python bench/sweep.py oracle --set timm --budget 60      # stop starting chunks after 60 minutes
+    .venv/bin/python bench/sweep.py oracle --set timm --budget 60      # start no new chunk after 60 minutes
     .venv/bin/python bench/sweep.py summary --set timm                 # what the oracle cache holds, errors grouped
     .venv/bin/python bench/sweep.py compare --set torchvision          # cnncalc.api.from_torch against the oracle
     .venv/bin/python bench/sweep.py compare --set timm --limit 50 --pattern 'resnet*'
 
-Run it with `nice -n 10` on a shared machine. Every model is built with `weights=None` / `pretrained=False` on the
-meta device (no memory, no download), in eval mode.
+`--set` is timm, torchvision or all (the default of oracle and summary; compare defaults to torchvision). Run it with
+`nice -n 10` on a shared machine. Every model is built with `weights=None` / `pretrained=False` (detection and
+segmentation models also `weights_backbone=None`) on the meta device (no memory, no download), in eval mode.
 
 oracle: `params` is the numel of the unique parameters, `buffers` that of the buffers without `num_batches_tracked`,
-`macs` is `FlopCounterMode` total flops // 2 for one forward (under no_grad) on zeros of batch 1, and
-`oracle_seconds` the wall time of that forward. Inputs: timm, the model's `pretrained_cfg['input_size']`;
+`macs` is `FlopCounterMode` total flops // 2 for one forward (under no_grad, parameters not requiring grad) on zeros of
+batch 1, and `oracle_seconds` the wall time of that forward. Inputs: timm, the model's `pretrained_cfg['input_size']`;
 torchvision classifiers 224x224 (inception_v3 299; vit_h_14 is built with image_size=518, as its default weights are),
 video models 16 frames at their default weights' crop (112 or 224), segmentation 520x520, optical flow two images of
 368x496 (RAFT wants sides divisible by 8), and the detection models' backbones (`name.backbone`) at the size their
 transform gives a square image (800, or 320/300 for the small ones). The timm set is the models with at most 300M
 parameters: bigger ones get a row with error `skipped: ...`. Results go to bench/results/oracle_<set>.csv (columns
-model,params,buffers,macs,input,oracle_seconds,error) row by row, so an interrupted or later run computes only the
-missing rows (`--retry-errors` redoes the failed ones). The error column starts with the stage that failed: build,
-forward, timeout, crash or skipped.
+model,params,buffers,macs,input,oracle_seconds,error,build) row by row, so an interrupted or later run computes only
+the missing rows (`--retry-errors` redoes the failed ones). The error column starts with the stage that failed: build,
+forward, timeout, crash or skipped. `build` is `meta`, or `meta-init (meta: <error>)` for a model whose `__init__`
+fails on the meta device (torchvision's RegNets read tensor values): it is then built on the CPU with each parameter
+and buffer moved to meta as it is registered, as accelerate's `init_empty_weights` does.
 
 compare: for the selected models (computing any missing oracle rows first) builds each again on meta, times
 `cnncalc.api.from_torch(module, input_shape)` with the input shape without its batch ((3, 224, 224); a list of two
-for optical flow), catches whatever it raises or warns, writes bench/results/compare_<set>.csv, and prints how many
-models have exact params and MACs within 0.1%, the median and max of cnncalc_seconds / oracle_seconds, the errors
-grouped and the worst misses.
+for optical flow), catches whatever it raises or warns, writes its rows into bench/results/compare_<set>.csv
+(replacing those models' rows, keeping the other models' rows of earlier runs), and prints, for the selection, how
+many models have exact params and MACs within 0.1%, the median and max of cnncalc_seconds / oracle_seconds, the
+errors grouped and the worst misses. Every run builds the rows afresh: the importer changes, the oracle does not.
 
 Models run in subprocesses of `--chunk` models (20) each, so memory stays bounded and a crash loses one model; a
 model is stopped after `--timeout` seconds (60) and recorded as a timeout.
@@ -53,7 +57,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SETS = ("timm", "torchvision")
@@ -79,7 +83,6 @@ MAX_TIMM_PARAMS = 300_000_000
 MACS_TOLERANCE = 0.001  # relative: "within 0.1%"
 GRACE = 30.0  # seconds the parent waits past --timeout before it kills a worker
 STARTUP = 180.0  # seconds a worker may take to import torch, timm and torchvision
-TV_FAMILIES = ("classification", "video", "segmentation", "optical_flow", "detection")
 
 
 # ----------------------------------------------------------------------------- the models
@@ -246,6 +249,9 @@ def _oracle_one(which: str, name: str) -> dict[str, Any]:
             return row
         stage = "forward"
         xs = [torch.zeros(s, device="meta") for s in inputs]
+        # FlopCounterMode's module tracker fails under no_grad on a module given a parameter as input (CaiT's
+        # class token): "Expected gradient function to be set". Nothing that does not require grad is tracked so.
+        model.requires_grad_(False)
         start = time.perf_counter()
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(*xs)
@@ -301,7 +307,7 @@ def _warm_up(mode: str) -> None:
     with torch.no_grad(), FlopCounterMode(display=False):
         net(torch.zeros(1, 3, 3, 3, device="meta"))
     if mode == "compare":
-        with contextlib.suppress(BaseException), warnings.catch_warnings():
+        with contextlib.suppress(Exception), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from cnncalc.api import from_torch
 
@@ -352,39 +358,60 @@ def _run_chunk(
             lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()
-        current: str | None = None
-        deadline = time.monotonic() + STARTUP
-        while True:
-            try:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
+        try:
+            _follow(proc, lines, items, timeout, on_row, handled, log)
+        finally:
+            if proc.poll() is None:  # the parent was interrupted: take the worker down with it
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                name = current or items[0].partition("=")[0]
-                on_row({"model": name, "error": f"timeout: killed after {timeout + GRACE:.0f} s"})
-                handled.add(name)
-                break
-            if line is None:
-                code = proc.wait()
-                if current is not None or not handled:
-                    log.seek(0)
-                    tail = [x.strip() for x in log.read().splitlines() if x.strip()]
-                    name = current or items[0].partition("=")[0]
-                    why = tail[-1][:200] if tail else "no output"
+    return handled
+
+
+def _follow(
+    proc: subprocess.Popen[str],
+    lines: queue.Queue[str | None],
+    items: list[str],
+    timeout: float,
+    on_row: Callable[[dict[str, Any]], None],
+    handled: set[str],
+    log: IO[str],
+) -> None:
+    """Reads a worker's protocol until it ends, killing it when a model overruns its time."""
+    current: str | None = None
+    deadline = time.monotonic() + STARTUP
+    while True:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            name = current or items[0].partition("=")[0]
+            on_row({"model": name, "error": f"timeout: killed after {timeout + GRACE:.0f} s"})
+            handled.add(name)
+            break
+        if line is None:
+            code = proc.wait()
+            if current is not None or not handled:
+                log.seek(0)
+                tail = [x.strip() for x in log.read().splitlines() if x.strip()]
+                why = tail[-1][:200] if tail else "no output"
+                # a worker that died before its first model (an import failed) fails its whole chunk
+                names = [current] if current is not None else [i.partition("=")[0] for i in items]
+                for name in names:
                     on_row({"model": name, "error": f"crash: worker exit code {code}: {why}"})
                     handled.add(name)
-                break
-            if line.startswith("START "):
-                current = line[6:]
-                deadline = time.monotonic() + timeout + GRACE
-            elif line.startswith("RESULT "):
-                row = json.loads(line[7:])
-                on_row(row)
-                handled.add(row["model"])
-                current = None
-                deadline = time.monotonic() + timeout + GRACE
-    return handled
+            break
+        if line.startswith("START "):
+            current = line[6:]
+            deadline = time.monotonic() + timeout + GRACE
+        elif line.startswith("RESULT "):
+            row = json.loads(line[7:])
+            on_row(row)
+            handled.add(row["model"])
+            current = None
+            deadline = time.monotonic() + timeout + GRACE
 
 
 def run_all(
@@ -436,9 +463,9 @@ def write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -
 class Appender:
     """Appends rows to a CSV file as they come, flushed, so an interrupted run keeps what it did."""
 
-    def __init__(self, path: Path, columns: list[str], fresh: bool = False) -> None:
+    def __init__(self, path: Path, columns: list[str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        new = fresh or not path.exists() or path.stat().st_size == 0
+        new = not path.exists() or path.stat().st_size == 0
         self.file = path.open("w" if new else "a", newline="")
         self.out = csv.DictWriter(self.file, columns, extrasaction="ignore")
         if new:
@@ -567,7 +594,7 @@ def _miss(row: dict[str, Any]) -> float:
     return max(p, m)
 
 
-def summarize_compare(which: str, rows: list[dict[str, Any]], no_oracle: list[str], worst: int) -> None:
+def summarize_compare(which: str, rows: list[dict[str, Any]], left_out: Counter[str], worst: int) -> None:
     n = len(rows)
     exact = sum(bool(r["params_exact"]) for r in rows)
     close = sum(bool(r["macs_close"]) for r in rows)
@@ -575,7 +602,8 @@ def summarize_compare(which: str, rows: list[dict[str, Any]], no_oracle: list[st
     errors = [r for r in rows if r.get("error")]
     warned = sum(1 for r in rows if r.get("warnings"))
     pct = 100 * close / n if n else 0.0
-    print(f"\ncompare {which}: {n} models with an oracle row ({len(no_oracle)} left out: their oracle failed)")
+    out = ", ".join(f"{k} {v}" for k, v in sorted(left_out.items())) or "none"
+    print(f"\ncompare {which}: {n} models with oracle figures (left out: {out})")
     print(f"  params exact:       {exact}/{n}")
     print(f"  MACs within 0.1%:   {close}/{n} ({pct:.1f}%)")
     print(f"  both:               {both}/{n}")
@@ -606,9 +634,18 @@ def summarize_compare(which: str, rows: list[dict[str, Any]], no_oracle: list[st
 def run_compare(which: str, names: list[str], *, timeout: float, chunk: int, worst: int) -> None:
     oracle = run_oracle(which, names, timeout=timeout, chunk=chunk)
     usable = [n for n in names if n in oracle and not oracle[n]["error"]]
-    no_oracle = [n for n in names if n not in usable]
+    left_out = Counter(
+        "not run" if n not in oracle else "over 300M" if oracle[n]["error"].startswith("skipped") else "oracle failed"
+        for n in names
+        if n not in usable
+    )
     path = RESULTS / f"compare_{which}.csv"
-    append = Appender(path, COMPARE_COLUMNS, fresh=True)
+    earlier: dict[str, dict[str, str]] = {}
+    if path.exists():
+        selected = set(names)
+        with path.open(newline="") as f:
+            earlier = {r["model"]: r for r in csv.DictReader(f) if r["model"] not in selected}
+    append = Appender(path, COMPARE_COLUMNS)  # rows as they come; the file is put in order at the end
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
 
@@ -628,9 +665,10 @@ def run_compare(which: str, names: list[str], *, timeout: float, chunk: int, wor
     finally:
         append.close()
     rows.sort(key=lambda r: r["model"])
-    write_rows(path, COMPARE_COLUMNS, rows)
-    summarize_compare(which, rows, no_oracle, worst)
-    print(f"\nwritten: {path}")
+    write_rows(path, COMPARE_COLUMNS, sorted([*earlier.values(), *rows], key=lambda r: r["model"]))
+    summarize_compare(which, rows, left_out, worst)
+    kept = f" (and {len(earlier)} rows of other models, from an earlier run)" if earlier else ""
+    print(f"\nwritten: {path}{kept}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,15 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc import zoo  # noqa: E402
-from cnncalc.bridges.torch_export import _MODULE_ATTRIBUTES, layer_identifiers, to_torch, torch_source  # noqa: E402
+from cnncalc.bridges.torch_export import (  # noqa: E402
+    _MODULE_ATTRIBUTES,
+    CHANNELS_FIRST,
+    CHANNELS_LAST,
+    layer_identifiers,
+    tensor_layouts,
+    to_torch,
+    torch_source,
+)
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.ops import all_ops  # noqa: E402
 
@@ -125,6 +133,27 @@ def _remembering(counter: Any, device: str) -> Any:
         yield
 
 
+def held(shape: Any, layout: str) -> list[int]:
+    """A cnncalc shape as the exported module holds it, batch left out: the lead axes, then channels first (C and
+    the sizes) or channels last (the sizes and C, the spec's own order), as `tensor_layouts` says."""
+    body = [*shape.sizes, shape.c] if layout == CHANNELS_LAST else [shape.c, *shape.sizes]
+    return [*shape.lead, *body]
+
+
+def feeds_of(model: cnncalc.Model, batch: int, device: str) -> list[Any]:
+    layouts = tensor_layouts(model.graph)
+    return [torch.zeros(batch, *held(shape, layouts[name]), device=device) for name, shape in model.report.inputs]
+
+
+def own_counts(net: Any, ident: str) -> tuple[int, int]:
+    """(params, buffers) of the attribute a layer owns: a submodule, or a free tensor (param: a parameter or a
+    buffer of its own)."""
+    found = getattr(net, ident, None)
+    if isinstance(found, torch.Tensor):
+        return (found.numel(), 0) if isinstance(found, nn.Parameter) else (0, found.numel())
+    return (params_of(found), buffers_of(found)) if found is not None else (0, 0)
+
+
 def run_exported(model: cnncalc.Model, *, training: bool = False, device: str = "meta") -> Run:
     """Export `model`, build it on `device`, run it once on zeros and count it (MACs per image).
 
@@ -134,12 +163,12 @@ def run_exported(model: cnncalc.Model, *, training: bool = False, device: str = 
     with torch.device(device):
         net = model.to_torch()
     net.train(training)
-    feeds = [torch.zeros(batch, *shape.dims("chw"), device=device) for _, shape in model.report.inputs]
+    feeds = feeds_of(model, batch, device)
     module_outputs: dict[str, tuple[int, ...]] = {}
 
     def hook(name: str) -> Any:
         def record(_module: Any, _args: Any, out: Any) -> None:
-            module_outputs[name] = tuple(out.shape)
+            module_outputs.setdefault(name, tuple(out.shape))  # a module called again (shared=true): its first call
 
         return record
 
@@ -181,6 +210,7 @@ def disagreements(model: cnncalc.Model, *, training: bool = False) -> list[str]:
     net = run.net
     batch = 2 if training else 1
     ids = layer_identifiers(model.graph)
+    layouts = tensor_layouts(model.graph)
     out: list[str] = []
 
     def check(what: str, ours: object, torchs: object) -> None:
@@ -194,22 +224,22 @@ def disagreements(model: cnncalc.Model, *, training: bool = False) -> list[str]:
     for layer in model.layers:
         ident = ids[layer.name]
         what = f"{layer.name} ({layer.op})"
-        module = getattr(net, ident, None)
-        check(f"{what} params", layer.params, params_of(module) if module is not None else 0)
-        check(f"{what} buffers", layer.buffers, buffers_of(module) if module is not None else 0)
+        params, buffers = own_counts(net, ident)
+        check(f"{what} params", layer.params, params)
+        check(f"{what} buffers", layer.buffers, buffers)
         ran = "x_" + ident in run.values
         check(f"{what} computed", not layer.aux or training, ran)
         if not ran:
             continue
-        want = [batch, *layer.output.dims("chw")]
+        want = [batch, *held(layer.output, layouts[layer.name])]
         check(f"{what} shape", want, list(run.values["x_" + ident].shape))
         if ident in run.module_outputs:
-            check(f"{what} module output", want, list(run.module_outputs[ident]))
+            check(f"{what} module output", want, _module_output(layer.output, batch, want, run.module_outputs[ident]))
     outputs = run.outputs if isinstance(run.outputs, tuple) else (run.outputs,)
     want_out = [n.name for n in model.graph.outputs if training or not model.layer(n.name).aux]
     check(
         "outputs",
-        [[batch, *model.layer(n).output.dims("chw")] for n in want_out],
+        [[batch, *held(model.layer(n).output, layouts[n])] for n in want_out],
         [list(t.shape) for t in outputs],
     )
     if out and run.macs != model.totals.macs:
@@ -217,10 +247,21 @@ def disagreements(model: cnncalc.Model, *, training: bool = False) -> list[str]:
     return out
 
 
+def _module_output(shape: Any, batch: int, want: list[int], got: tuple[int, ...]) -> list[int]:
+    """A submodule's output shape, as `want` if it is the layer's tensor seen another way: a layer that takes no lead
+    axes (a convolution, a pool, a batch norm) sees them folded into N, and a norm over the channels of a map held
+    channels first runs on it channels last (moved there and back around the submodule)."""
+    for layout in (CHANNELS_FIRST, CHANNELS_LAST):
+        dims = held(shape, layout)
+        if list(got) in ([batch, *dims], [batch * shape.repeats, *dims[len(shape.lead) :]]):
+            return want
+    return list(got)
+
+
 def _mac_breakdown(model: cnncalc.Model, net: Any, training: bool, batch: int) -> list[str]:
     """Per-layer MACs where they differ (run again with the counter following submodules; only on a failure)."""
     ids = layer_identifiers(model.graph)
-    feeds = [torch.zeros(batch, *s.dims("chw"), device="meta") for _, s in model.report.inputs]
+    feeds = feeds_of(model, batch, "meta")
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         net(*feeds)
     per_module = {k.rsplit(".", 1)[-1]: sum(v.values()) // 2 // batch for k, v in counter.get_flop_counts().items()}
@@ -326,12 +367,260 @@ mulw: mul from=fcm2,fcm
 rsm: reshape 2x2x4 from=vec
 """
 
+# Tensors of any rank: 1-D signals, volumes, tokens, heads and windows (lead axes), and the ops made for them.
+EVERY_OP += """
+am2: adaptivemaxpool 3x2 from=c1
+rm2: rmsnorm from=c1
+gn2: groupnorm g=2 from=c1
+in2: instancenorm affine=true from=c1
+pd2: pad 0,1,2,0 from=c1
+sig: input 40x6
+c1d: conv 8 k=5 s=2 p=2 g=2
+c1s: conv 8 k=4 p=same from=sig
+dw1: dwconv k=3 m=2 s=2 p=same
+ct1: convT 4 k=4 s=2 p=1 op=1 from=c1d
+mp1: maxpool k=3 s=2 p=1 from=c1d
+ap1: avgpool k=2 ceil=true from=c1s
+up1: upsample scale=2 mode=linear
+am1: adaptivemaxpool 5
+aa1: adaptiveavgpool 3
+g1: gap from=c1d
+bn1: bn from=mp1
+gn1: groupnorm g=4
+in1: instancenorm affine=true track=true
+lr1: lrn size=3
+pd1: pad 1,2 mode=reflect
+tk1: fc 12
+rv: reshape 2x5x2x8 from=c1d
+rvc: conv 4 k=1
+vid: input 6x10x12x3
+cv3: conv 8 k=3x3x3 s=1x2x2 p=1 bias=false
+cvs3: conv 8 k=2 s=2 p=same from=vid
+dw3: dwconv k=3 p=1 from=cv3
+ct3: convT 4 k=2 s=2 g=4 from=cv3
+mp3: maxpool k=1x3x3 s=1x2x2 p=0x1x1 from=cv3
+av3: avgpool k=2 s=1 p=same from=cv3
+up3: upsample scale=2 mode=trilinear from=mp3
+am3: adaptivemaxpool 2x3x3
+aa3: adaptiveavgpool 1x2x2 from=cv3
+gp3: gap from=cv3
+bn3: bn from=cv3
+gn3: groupnorm g=2 affine=false
+in3: instancenorm
+ln3: layernorm
+rms3: rmsnorm n=2
+pw3: fc 5 pointwise=true
+pd3: pad 1,0,0,1,1,1 mode=replicate
+pc3: pad 1 mode=circular from=cv3
+fl3: flatten from=cvs3
+tok: input 12x16
+cls: param 1x16
+seq: concat axis=0 from=cls,tok
+pos: param 13x16
+x0: add from=seq,pos
+lnt: layernorm
+qkv: fc 48
+att: attention heads=4 qkv=true
+prj: fc 16
+r1: add from=x0,prj
+ln2: layernorm n=2 beta=false
+rms: rmsnorm affine=false
+heads: reshape 4*13x4 from=r1
+kt: permute 1,0
+lgt: matmul from=heads,kt
+scm: matmul bt=true from=heads,heads
+lsc: param 4x1x1
+scl: mul from=lgt,lsc
+smx: softmax
+ctx: matmul from=smx,heads
+mrg: reshape 13x16
+tbl: param 9x4
+bias: gather 4*13x13
+att2: attention heads=4 mask=true from=r1,bias
+vv: fc 8 from=tok
+att3: attention heads=2 from=mrg,tok,vv
+first: slice 0:1 axis=0
+pick: slice 0,2,5 axis=-2 from=att3
+cat2: concat axis=-2 from=first,pick
+vec1: flatten from=first
+mt: param 8x3
+vm: matmul from=vec1,mt
+tb4: param 4x5
+bm: matmul from=heads,tb4
+buf: param 5x5x2 buffer=true
+fix: param 7x2 const=true
+pdt: pad 1,1 from=r1
+tsm: softmax from=r1
+win: input 3*8x8x4
+cw: conv 6 k=3 p=1
+bnw: bn
+lnw: layernorm
+upw: upsample
+mpw: maxpool k=2
+pww: fc 8 pointwise=true
+sw: softmax
+ww: reshape 3*64x8
+aw: attention heads=2
+"""
+
 
 def test_every_op_of_the_registry_is_exported_and_counted() -> None:
     model = cnncalc.load(EVERY_OP)
     used = {layer.op for layer in model.layers}
     assert sorted({op.name for op in all_ops()} - used - {"opaque"}) == []
     assert disagreements(model) == []
+
+
+# Tensors of any rank meeting in one network: layers that take channels first (convolutions, pools, per-channel norms)
+# and channels last (linear layers, products, attention), lead axes folded and unfolded, inputs of several layouts.
+ND_SPECS = {
+    "same-and-pools-over-lead": [
+        "input 2*9x9x3",
+        "c: conv 4 k=3 s=2 p=same",
+        "m: maxpool k=2 s=2 p=same",
+        "a: avgpool k=3 s=2 p=same from=c",
+    ],
+    "permute-reshape-from-a-map": [
+        "input 6x8x4",
+        "c: conv 5 k=3 p=1",
+        "p: permute 2,0,1",
+        "r: reshape 5*48x1 from=c",
+        "s: softmax",
+    ],
+    "concat-mixed-layouts": [
+        "a: input 10x8",
+        "c: conv 8 k=3 p=1",
+        "t: fc 8 from=a",
+        "j: concat from=c,t",
+        "k: concat axis=0 from=t,c",
+    ],
+    "slice-and-pad-a-volume": [
+        "input 4x6x6x3",
+        "c: conv 4 k=1",
+        "s: slice 1:3 axis=0",
+        "p: pad 1,0,2,2,0,1",
+        "q: pad 1 mode=reflect",
+    ],
+    "pad-over-lead": ["input 3*6x6x2", "p: pad 1,2,0,1", "r: pad 1 mode=replicate", "c: conv 2 k=3"],
+    "matmul-of-maps": ["a: input 4x5x6", "b: input 4x6x3", "c: conv 6 k=1 from=a", "m: matmul from=c,b"],
+    "attention-on-conv-map": ["input 6x6x8", "c: conv 16 k=1", "a: attention heads=4", "n: layernorm n=2"],
+    "attention-lead-q-only": ["q: input 3*10x8", "k: input 12x8", "v: input 12x4", "a: attention heads=2 from=q,k,v"],
+    "softmax-and-norms-over-lead": [
+        "input 2*6x6x8",
+        "c: conv 8 k=1",
+        "s: softmax",
+        "r: rmsnorm",
+        "l: layernorm n=2",
+        "g: groupnorm g=4 from=c",
+        "l2: layernorm from=c",
+    ],
+    "scale-any-rank": [
+        "a: input 20x8",
+        "b: input 3x4x5x8",
+        "c: conv 8 k=1 from=a",
+        "s: scale bias=true",
+        "d: conv 8 k=1 from=b",
+        "t: scale",
+        "u: fc 8 pointwise=true",
+        "v: scale bias=true",
+    ],
+    "vectors-over-lead": [
+        "input 3*16",
+        "b: bn",
+        "l: lrn size=3",
+        "g: groupnorm g=4",
+        "d: dropout",
+        "f: fc 4",
+        "s: softmax",
+        "fl: flatten",
+    ],
+    "flatten-lead-layouts": [
+        "input 2*4x4x3",
+        "c: conv 2 k=1",
+        "f: flatten",
+        "t: fc 4 pointwise=true from=c",
+        "f2: flatten",
+    ],
+    "pointwise-over-lead-3d": [
+        "input 2*3x4x4x5",
+        "c: conv 6 k=1",
+        "f: fc 7 pointwise=true",
+        "u: upsample from=c",
+        "g: gap from=c",
+    ],
+    "signal-over-lead": ["input 3*20x4", "c: conv 6 k=3", "t: convT 2 k=2 s=2", "g: gap from=c", "f: fc 5 from=c"],
+    "gather-from-a-map": [
+        "input 4x4x8",
+        "c: conv 6 k=1",
+        "g: gather 2*5x5",
+        "x: input 2*5x8",
+        "a: attention heads=2 mask=true from=x,g",
+    ],
+    "param-into-conv": ["x: input 8", "p: param 8x8x3", "c: conv 4 k=3", "q: param 6x6x4", "d: add from=c,q"],
+    "vector-and-gate-on-tokens": [
+        "t: input 10x8",
+        "v: input 8",
+        "a: add from=t,v",
+        "m: input 5x5x8",
+        "c: conv 8 k=1",
+        "g: gap",
+        "s: sigmoid",
+        "x: mul from=a,s",
+    ],
+    "input-signal-as-tokens": ["input 12x6", "l: layernorm", "f: fc 6", "c: conv 4 k=3 from=input"],
+    "lead-windows-to-map": [
+        "input 8x8x4",
+        "w: reshape 4*16x4",
+        "f: fc 4",
+        "m: reshape 8x8x4",
+        "c: conv 4 k=3 p=1",
+        "a: add from=m,input",
+    ],
+    "matmul-vectors": [
+        "a: input 6",
+        "b: input 6x3",
+        "m: matmul from=a,b",
+        "c: input 4*3x6",
+        "n: matmul bt=true from=c,a",
+    ],
+    "shared-weights-called-again": [
+        "input 8x8x3",
+        "c1: conv 3 k=3 p=1",
+        "c2: conv 3 k=3 p=1 shared=true",
+        "t1: convT 3 k=2 s=2",
+        "t2: convT 3 k=2 s=2 shared=true from=c1",
+        "f: flatten from=c2",
+        "l1: fc 4",
+        "l2: fc 4 shared=true from=f",
+    ],
+    "weight-as-an-input": [
+        "input 8x8x3",
+        "w: param 4x3x3x3",
+        "c: conv 4 k=3 from=input,w",
+        "b: param 4x1x3x3 buffer=true",
+        "d: dwconv k=3 p=1 from=c,b",
+    ],
+    "permute-over-lead-axes": ["x: input 2*5x7", "p: permute 1,0,2", "q: permute 2,1,0", "f: fc 3"],
+    "param-from-a-table": [
+        "x: input 4*49x12",
+        "t: param 3*49x49 table=169x3",
+        "a: attention heads=3 mask=true from=x,t",
+    ],
+}
+
+
+@pytest.mark.parametrize("lines", list(ND_SPECS.values()), ids=list(ND_SPECS))
+def test_nd_spec_exports_exactly(lines: list[str]) -> None:
+    model = cnncalc.load("\n".join(lines) + "\n")
+    assert disagreements(model) == []
+    # Real kernels too (meta kernels skip some checks): it runs, and every output has the shape the file says.
+    net = model.to_torch().eval()
+    layouts = tensor_layouts(model.graph)
+    with torch.no_grad():
+        outputs = net(*[torch.randn(f.shape) for f in feeds_of(model, 2, "cpu")])
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    want = [[2, *held(model.layer(n.name).output, layouts[n.name])] for n in model.graph.outputs]
+    assert [list(t.shape) for t in outputs] == want
 
 
 def test_an_opaque_layer_cannot_be_exported() -> None:

@@ -8,6 +8,13 @@ configuration are submodules named after the layer (`self.conv1 = nn.Conv2d(...)
 add, mul, concat, slice, reshape) is written inline. Sizes that PyTorch cannot work out by itself (TensorFlow's
 `same` padding at a stride above 1) are fixed for the input size the graph was analysed at; the file says so where
 it happens.
+
+Layouts: cnncalc writes every tensor channels last (`LxC`, `HxWxC`, `DxHxWxC`, lead axes such as heads first). In the
+file each tensor is held in one of two layouts, chosen by the layer that makes it: channels first, `(N, *lead, C,
+*sizes)`, as PyTorch's convolutions, pools and batch norms take it (every map of a version-1 network), or channels
+last, `(N, *lead, *sizes, C)`, the written order, as `nn.Linear`, matrix products, attention and reshapes take it
+(tokens). A layer that needs the other layout moves the channels axis first (`movedim`); lead axes are folded into the
+batch around the layers that take none. `tensor_layouts` says which layout each layer's output is held in.
 """
 
 from __future__ import annotations
@@ -17,14 +24,14 @@ import keyword
 import linecache
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CnnCalcError
 from ..formulas import same_padding
 from ..ir import Graph, Node, Shape
-from ..ops.base import get_op
+from ..ops.base import fit, get_op
 from ..passes import analyze
 from ..report import Settings
 from . import require_torch
@@ -32,7 +39,18 @@ from . import require_torch
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["layer_identifiers", "to_torch", "torch_source"]
+__all__ = ["CHANNELS_FIRST", "CHANNELS_LAST", "layer_identifiers", "tensor_layouts", "to_torch", "torch_source"]
+
+CHANNELS_FIRST = "channels_first"  # (N, *lead, C, *sizes): PyTorch's convolutions, pools and norms
+CHANNELS_LAST = "channels_last"  # (N, *lead, *sizes, C): the spec's own order; linear layers, products, attention
+
+# Ops PyTorch runs on channels-first tensors (N, C, *sizes) and that take no lead axes (folded into the batch).
+_WINDOW_OPS = frozenset(
+    {
+        "conv", "dwconv", "convT", "maxpool", "avgpool", "gap", "adaptiveavgpool", "adaptivemaxpool", "upsample",
+        "bn", "groupnorm", "instancenorm", "lrn", "shuffle",
+    }
+)  # fmt: skip
 
 # Attributes every nn.Module has (torch 2.x, and some it may add): a layer called `train` must not replace them.
 _MODULE_ATTRIBUTES = frozenset(
@@ -79,9 +97,10 @@ class LayerNorm2d(nn.LayerNorm):
 class Scale(nn.Module):
     """A learnt factor per channel (layer scale), and a learnt shift per channel if bias=True."""
 
-    def __init__(self, channels: int, bias: bool = False, vector: bool = False) -> None:
+    def __init__(self, channels: int, bias: bool = False, vector: bool = False, axes: int = 2) -> None:
         super().__init__()
-        shape = (1, channels) if vector else (1, channels, 1, 1)
+        # vector: (1, C), for vectors and channels-last tensors; else (1, C) and one 1 per axis after the channels.
+        shape = (1, channels) if vector else (1, channels, *[1] * axes)
         self.weight = nn.Parameter(torch.ones(shape))
         self.bias = nn.Parameter(torch.zeros(shape)) if bias else None
 
@@ -104,6 +123,16 @@ class EuclideanRBF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.pow(2).sum(1, keepdim=True) - 2 * x @ self.centres.t() + self.centres.pow(2).sum(1)
 ''',
+    "attend": '''
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Multi-head scaled dot-product attention on tokens (N, ..., L, C): the channels of q, k and v are split into
+    `heads` heads, each head attends on its own (softmax(q k^T / sqrt(d) + mask) v), and the heads are put side by
+    side again. The mask (a position bias) broadcasts against the logits (N, ..., heads, L_q, L_k)."""
+    q, k, v = (t.unflatten(-1, (heads, -1)).transpose(-3, -2) for t in (q, k, v))  # (N, ..., heads, L, C / heads)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(-3, -2).flatten(-2)
+''',
 }
 _TAKEN_GLOBALS = frozenset({"torch", "nn", "F", *_HELPERS})
 
@@ -116,6 +145,17 @@ class _Line:
     module: str | None = None  # the constructor, e.g. nn.Conv2d(3, 64, kernel_size=3)
     notes: list[str] = field(default_factory=list)  # comments for the forward line
     module_note: str = ""  # a comment for the constructor line
+    layout: str = CHANNELS_FIRST  # how the output is held
+    init: str | None = None  # a whole __init__ statement instead of `self.<id> = module` (a parameter, a buffer)
+
+
+@dataclass(frozen=True)
+class _In:
+    """One input of a layer: the expression that holds it in forward, its cnncalc shape and its layout."""
+
+    var: str
+    shape: Shape
+    layout: str
 
 
 def layer_identifiers(graph: Graph) -> dict[str, str]:
@@ -165,25 +205,38 @@ def _check_class_name(name: str) -> str:
 # ----------------------------------------------------------------------------- writing the file
 
 
-def torch_source(graph: Graph, class_name: str | None = None) -> str:
-    """A runnable Python file (torch, torch.nn and torch.nn.functional only) defining the network as one class.
+@dataclass
+class _Plan:
+    """What each layer becomes in the file, and how its output is held."""
 
-    Raises CnnCalcError for a layer PyTorch cannot be given (an `opaque` layer) or a bad class name.
-    """
-    graph = graph.sorted()
-    name = _check_class_name(class_name) if class_name is not None else default_class_name(graph)
+    report: Any
+    shapes: dict[str, Shape]
+    training_only: set[str]
+    ids: dict[str, str]
+    var: dict[str, str]
+    layouts: dict[str, str]
+    lines: dict[str, _Line]
+
+
+def _plan(graph: Graph) -> _Plan:
+    """Translate every layer in order; raises CnnCalcError for a layer PyTorch cannot be given."""
     report = analyze(graph, Settings())
     shapes = {layer.name: layer.output for layer in report.layers}
     training_only = {layer.name for layer in report.layers if layer.aux}
     ids = layer_identifiers(graph)
     var = {n: "x_" + i for n, i in ids.items()}
-
-    init: list[str] = []
-    body: list[str] = []
-    helpers: set[str] = set()
-    in_training_block = False
+    readers: dict[str, set[str]] = {}
     for node in graph.nodes:
-        if node.op == "input":
+        for i in node.inputs:
+            readers.setdefault(i, set()).add(get_op(node.op).name)
+    # `param` layers have no input to take the batch size from: they take it from the network's first input.
+    first_input = next((var[n.name] for n in graph.nodes if get_op(n.op).name == "input"), None)
+    layouts: dict[str, str] = {}
+    lines: dict[str, _Line] = {}
+    owners: dict[str, str] = {}  # a module's constructor -> the first layer that makes it
+    for node in graph.nodes:
+        if get_op(node.op).name == "input":
+            layouts[node.name] = _input_layout(shapes[node.name], readers.get(node.name, set()))
             continue
         aux = node.name in training_only
         leaks = [i for i in node.inputs if i in training_only]
@@ -192,13 +245,71 @@ def torch_source(graph: Graph, class_name: str | None = None) -> str:
                 f"{node.name}: an inference layer that reads the training-only layer {leaks[0]}; PyTorch's eval "
                 "forward would have no value to give it"
             )
-        line = _translate(node, [shapes[i] for i in node.inputs], [var[i] for i in node.inputs], shapes[node.name])
-        helpers.update(h for h in _HELPERS if line.module and line.module.startswith(h + "("))
+        ins = [_In(var[i], shapes[i], layouts[i]) for i in node.inputs]
+        line = _translate(node, ins, shapes[node.name], first_input)
+        if line.module is not None and node.args.get("shared", False):
+            # Its weights are counted at an earlier call: that layer's module (one made alike) is called again.
+            owner = owners.get(line.module)
+            if owner is None:
+                raise CnnCalcError(
+                    f"{node.name}: shared=true, but no earlier layer holds the same weights ({line.module}) to call "
+                    "again"
+                )
+            line = replace(line, expr=line.expr.replace("{id}", ids[owner]), module=None)
+            line.notes.append(f"{_text(owner)} called again (its weights)")
+        elif line.module is not None:
+            owners.setdefault(line.module, node.name)
+        lines[node.name] = line
+        layouts[node.name] = line.layout if shapes[node.name].sizes else CHANNELS_FIRST
+    return _Plan(report, shapes, training_only, ids, var, layouts, lines)
+
+
+def _input_layout(s: Shape, readers: set[str]) -> str:
+    """Images and volumes come channels first, as PyTorch's convolutions take them; a sequence LxC comes channels
+    first if a convolution or a pool reads it (a signal), else channels last (tokens)."""
+    if s.rank >= 2 or (s.rank == 1 and readers & _WINDOW_OPS):
+        return CHANNELS_FIRST
+    return CHANNELS_LAST if s.rank == 1 else CHANNELS_FIRST
+
+
+def tensor_layouts(graph: Graph) -> dict[str, str]:
+    """The layout each layer's output is held in by the exported module: CHANNELS_FIRST, (N, *lead, C, *sizes), or
+    CHANNELS_LAST, (N, *lead, *sizes, C). Vectors (no sizes) are the same either way and say CHANNELS_FIRST."""
+    return _plan(graph.sorted()).layouts
+
+
+def torch_source(graph: Graph, class_name: str | None = None) -> str:
+    """A runnable Python file (torch, torch.nn and torch.nn.functional only) defining the network as one class.
+
+    Raises CnnCalcError for a layer PyTorch cannot be given (an `opaque` layer) or a bad class name.
+    """
+    graph = graph.sorted()
+    name = _check_class_name(class_name) if class_name is not None else default_class_name(graph)
+    plan = _plan(graph)
+    report, shapes, training_only, ids, var, layouts = (
+        plan.report, plan.shapes, plan.training_only, plan.ids, plan.var, plan.layouts,
+    )  # fmt: skip
+
+    init: list[str] = []
+    body: list[str] = []
+    helpers: set[str] = set()
+    in_training_block = False
+    for node in graph.nodes:
+        if node.name not in plan.lines:
+            continue
+        aux = node.name in training_only
+        line = plan.lines[node.name]
+        helpers.update(
+            h
+            for h in _HELPERS
+            if (line.module and line.module.startswith(h + "(")) or re.search(rf"\b{h}\(", line.expr)
+        )
         ident = ids[node.name]
         renamed = f"{_text(node.name)}: " if ident != node.name else ""
-        if line.module is not None:
+        if line.module is not None or line.init is not None:
             comment = "; ".join(c for c in (_text(node.name) if renamed else "", line.module_note) if c)
-            init.append(f"        self.{ident} = {line.module}" + (f"  # {comment}" if comment else ""))
+            statement = line.init.replace("{id}", ident) if line.init else f"self.{ident} = {line.module}"
+            init.append(f"        {statement}" + (f"  # {comment}" if comment else ""))
         if aux != in_training_block:
             if aux:
                 body.append("        if self.training:  # the auxiliary (training-only) layers")
@@ -206,17 +317,18 @@ def torch_source(graph: Graph, class_name: str | None = None) -> str:
         indent = " " * (12 if aux else 8)
         for note in line.notes:
             body.append(f"{indent}# {note}")
-        named = renamed if line.module is None else ""  # a submodule's line in __init__ names it already
+        named = renamed if line.module is None and line.init is None else ""  # __init__ names it already
         expr = line.expr.replace("{id}", ident)
-        body.append(_statement(indent, var[node.name], expr, f"{named}{_chw(shapes[node.name])}"))
+        shown = _held_text(shapes[node.name], layouts[node.name])
+        body.append(_statement(indent, var[node.name], expr, f"{named}{shown}"))
 
     inputs = graph.inputs
     outputs = [n.name for n in graph.outputs]
     main_out = [n for n in outputs if n not in training_only]
     aux_out = [n for n in outputs if n in training_only]
     args = ", ".join(f"{var[n.name]}: torch.Tensor" for n in inputs)
-    doc_in = ", ".join(f"{var[n.name]} {_torch_shape(shapes[n.name])}" for n in inputs)
-    doc_out = ", ".join(f"{_text(n)} {_torch_shape(shapes[n])}" for n in main_out) or "nothing"
+    doc_in = ", ".join(f"{var[n.name]} {_torch_shape(shapes[n.name], layouts[n.name])}" for n in inputs)
+    doc_out = ", ".join(f"{_text(n)} {_torch_shape(shapes[n], layouts[n])}" for n in main_out) or "nothing"
     returns = f"Returns {doc_out}"
     if aux_out:
         returns += "; while training, then the auxiliary outputs " + ", ".join(map(_text, aux_out))
@@ -229,8 +341,9 @@ def torch_source(graph: Graph, class_name: str | None = None) -> str:
     one = len(main_out) == 1 and not aux_out
     ret_type = "torch.Tensor" if one else "torch.Tensor | tuple[torch.Tensor, ...]"
 
+    feeds = [_torch_shape(shapes[n.name], layouts[n.name]) for n in inputs]
     totals = report.totals
-    header = _header(graph, report, name, _conventions(graph, shapes))
+    header = _header(graph, report, name, _conventions(graph, shapes, layouts), _plain(shapes, layouts))
     uses_f = any("F." in line for line in body) or any("F." in _HELPERS[h] for h in helpers)
     imports = ["import torch", *(["import torch.nn.functional as F"] if uses_f else []), "from torch import nn"]
     parts = [header, *imports, ""]
@@ -241,7 +354,7 @@ def torch_source(graph: Graph, class_name: str | None = None) -> str:
         "",
         f"class {name}(nn.Module):",
         f'    """{_text(graph.name)}: {totals.params:,} parameters, {totals.macs:,} MACs at '
-        f'{", ".join(_torch_shape(shapes[n.name]) for n in inputs)} (exported by cnncalc)."""',
+        f'{", ".join(feeds)} (exported by cnncalc)."""',
         "",
         "    def __init__(self) -> None:",
         "        super().__init__()",
@@ -256,7 +369,7 @@ def torch_source(graph: Graph, class_name: str | None = None) -> str:
         f"    model = {name}().eval()",
         '    print(f"{sum(p.numel() for p in model.parameters()):,} parameters")',
         "    with torch.no_grad():",
-        f"        y = model({', '.join(f'torch.randn{_torch_shape(shapes[n.name])}' for n in inputs)})",
+        f"        y = model({', '.join(f'torch.randn{random}' for random in feeds)})",
         "    for t in y if isinstance(y, tuple) else (y,):",
         "        print(tuple(t.shape))",
         "",
@@ -264,22 +377,40 @@ def torch_source(graph: Graph, class_name: str | None = None) -> str:
     return "\n".join(parts)
 
 
-def _conventions(graph: Graph, shapes: dict[str, Shape]) -> list[str]:
+def _plain(shapes: dict[str, Shape], layouts: dict[str, str]) -> bool:
+    """Only images and vectors, held as PyTorch's (N, C, H, W) and (N, C): a version-1 network."""
+    return all(s.rank in (0, 2) and not s.lead and layouts[n] == CHANNELS_FIRST for n, s in shapes.items())
+
+
+def _conventions(graph: Graph, shapes: dict[str, Shape], layouts: dict[str, str]) -> list[str]:
     """The notes of the file's docstring that apply to this network."""
     ops: dict[str, list[Node]] = {}
     for node in graph.nodes:
         ops.setdefault(get_op(node.op).name, []).append(node)
+    plain = _plain(shapes, layouts)
+    held = "C x H x W shape" if plain else "shape as held here (batch left out)"
     notes = [
-        "Each layer's output is `x_<layer>` in forward, with its C x H x W shape in a comment; layer names are "
+        f"Each layer's output is `x_<layer>` in forward, with its {held} in a comment; layer names are "
         "cnncalc's, made into identifiers (the original name is kept in a comment where it differs).",
         "Biases follow each layer's own `bias` argument; counting without biases (`--no-bias`) is not another model.",
     ]
-    if any(shapes[n.inputs[0]].spatial for n in ops.get("flatten", [])):
+    if not plain:
+        notes.append(
+            "Maps that convolutions, pools and batch norms read are held channels first, (N, C, L), (N, C, H, W), "
+            "(N, C, D, H, W); tokens, and what linear layers, matrix products, attention, permute, reshape and param "
+            "give, channels last, (N, L, C), as cnncalc writes shapes (the comment says `channels last`). Lead axes "
+            "(heads, windows) follow N; layers that take none see them folded into N."
+        )
+    if any(shapes[n.inputs[0]].spatial and layouts[n.inputs[0]] == CHANNELS_FIRST for n in ops.get("flatten", [])):
         notes.append(
             "flatten is PyTorch's, in C, H, W order; cnncalc lists the same values in H, W, C order (same count)."
         )
     if "reshape" in ops:
         notes.append("reshape reads and writes values in H, W, C order, as cnncalc does.")
+    if "param" in ops:
+        notes.append(
+            "Free tensors (param) start as zeros (set them before use); forward repeats them for every sample."
+        )
     strided_same = [
         n
         for op in ("conv", "dwconv", "maxpool", "avgpool")
@@ -298,14 +429,19 @@ def _conventions(graph: Graph, shapes: dict[str, Shape]) -> list[str]:
     return notes
 
 
-def _header(graph: Graph, report: Any, class_name: str, notes: list[str]) -> str:
+def _header(graph: Graph, report: Any, class_name: str, notes: list[str], plain: bool) -> str:
     inputs = ", ".join(f"{_text(n)} {s.text()}" for n, s in report.inputs)
+    held = (
+        "(H x W x C); tensors here are PyTorch's (N, C, H, W), or (N, C) for vectors."
+        if plain
+        else "(channels last, as cnncalc writes shapes); tensors here are PyTorch's, laid out as noted below."
+    )
     bullets = "\n".join(
         "\n".join(textwrap.wrap(note, 116, initial_indent="- ", subsequent_indent="  ")) for note in notes
     )
     return f'''"""{_text(graph.name)} as a PyTorch module, written by cnncalc (`cnncalc export ... --to torch`).
 
-Input: {inputs} (H x W x C); tensors here are PyTorch's (N, C, H, W), or (N, C) for vectors.
+{_wrapped(f"Input: {inputs} {held}")}
 {report.totals.params:,} parameters, {report.totals.buffers:,} buffers (batch-norm running statistics, fixed vectors),
 {report.totals.macs:,} multiply-accumulates per image at inference.
 
@@ -319,6 +455,10 @@ from __future__ import annotations
 '''
 
 
+def _wrapped(text: str) -> str:
+    return "\n".join(textwrap.wrap(text, 116))
+
+
 def _text(name: str) -> str:
     """A name as it may stand in a comment or a docstring of the file: one line, no quotes or backslashes to end it."""
     return re.sub(r"[\x00-\x1f\x7f\\\"]", "?", name)
@@ -330,8 +470,9 @@ def _statement(indent: str, target: str, expr: str, comment: str) -> str:
     if len(line) <= 120:
         return line
     inner = indent + "    "
-    if expr.startswith("torch.cat([") and expr.endswith("], dim=1)"):
-        items = expr[len("torch.cat([") : -len("], dim=1)")]
+    cat = re.fullmatch(r"torch\.cat\(\[(.*)\], dim=(-?\d+)\)", expr)
+    if cat:
+        items, dim = cat.groups()
         wrapped = textwrap.wrap(
             items, 116 - len(inner), initial_indent=inner + "    ", subsequent_indent=inner + "    "
         )
@@ -341,7 +482,7 @@ def _statement(indent: str, target: str, expr: str, comment: str) -> str:
                 f"{inner}[",
                 *wrapped,
                 f"{inner}],",
-                f"{inner}dim=1,",
+                f"{inner}dim={dim},",
                 f"{indent})",
             ]
         )
@@ -366,12 +507,20 @@ def _wrap(text: str) -> str:
     return "\n".join(textwrap.wrap(text, 112, initial_indent="        ", subsequent_indent="        "))
 
 
-def _chw(s: Shape) -> str:
-    return "x".join(map(str, s.dims("chw")))
+def _held_dims(s: Shape, layout: str) -> tuple[int, ...]:
+    """A tensor's PyTorch shape without the batch: (*lead, C, *sizes) channels first, (*lead, *sizes, C) last."""
+    if layout == CHANNELS_LAST:
+        return (*s.lead, *s.sizes, s.c)
+    return (*s.lead, s.c, *s.sizes)
 
 
-def _torch_shape(s: Shape) -> str:
-    return str((1, *s.dims("chw")))
+def _held_text(s: Shape, layout: str) -> str:
+    text = "x".join(map(str, _held_dims(s, layout)))
+    return f"{text} channels last" if layout == CHANNELS_LAST and s.sizes else text
+
+
+def _torch_shape(s: Shape, layout: str = CHANNELS_FIRST) -> str:
+    return str((1, *_held_dims(s, layout)))
 
 
 def _returned(ids: list[str]) -> str:
@@ -380,95 +529,141 @@ def _returned(ids: list[str]) -> str:
     return ids[0] if len(ids) == 1 else ", ".join(ids)
 
 
-def _size(v: tuple[int, int]) -> str:
-    return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
+def _size(v: tuple[int, ...]) -> str:
+    return str(v[0]) if all(x == v[0] for x in v) else str(tuple(v))
 
 
 def _num(v: Fraction | float) -> str:
     return repr(float(v))
 
 
+def _ints(values: tuple[int, ...] | list[int]) -> str:
+    return ", ".join(map(str, values))
+
+
+# ----------------------------------------------------------------------------- layouts
+
+
+def _channel_dim(s: Shape, layout: str) -> int:
+    """The PyTorch dim of the channels (the batch is dim 0)."""
+    return 1 + len(s.lead) if layout == CHANNELS_FIRST or not s.sizes else 1 + len(s.lead) + s.rank
+
+
+def _axis_dim(s: Shape, layout: str, where: int) -> int:
+    """The PyTorch dim of written axis `where` (0 for the first size; len(sizes) for the channels)."""
+    if where == s.rank:
+        return _channel_dim(s, layout)
+    return 1 + len(s.lead) + where + (1 if layout == CHANNELS_FIRST else 0)
+
+
+def _held(v: _In, want: str) -> str:
+    """An input as `want` holds it: the channels axis moved if it is held the other way."""
+    if v.layout == want or not v.shape.sizes:
+        return v.var
+    c = 1 + len(v.shape.lead)
+    return f"{v.var}.movedim({c}, -1)" if want == CHANNELS_LAST else f"{v.var}.movedim(-1, {c})"
+
+
+def _folded(call: str, src: str, s: Shape, rest: str = "") -> str:
+    """`call(src, rest)` for a layer that takes (N, C, *sizes): lead axes are folded into the batch and back."""
+    if not s.lead:
+        return f"{call}({src}{rest})"
+    return f"{call}({src}.flatten(0, {len(s.lead)}){rest}).unflatten(0, (-1, {_ints(s.lead)}))"
+
+
+def _with_batch_axes(expr: str, have: int, want: int) -> str:
+    """Insert axes of 1 after the batch so that an operand with `have` axes lines up on the right with `want`
+    (NumPy's broadcasting, as cnncalc reads it, aligns the written axes, never the batch)."""
+    if want <= have:
+        return expr
+    return f"{expr}[:, {', '.join(['None'] * (want - have))}]"
+
+
+def _pad_pairs(pairs: list[tuple[int, int]]) -> str:
+    """F.pad's argument: (before, after) per axis, the last axis first."""
+    return _ints([v for pair in reversed(pairs) for v in pair])
+
+
 # ----------------------------------------------------------------------------- one node
 
 
-def _translate(node: Node, in_shapes: list[Shape], xs: list[str], out: Shape) -> _Line:
+def _translate(node: Node, ins: list[_In], out: Shape, first_input: str | None) -> _Line:
     op = get_op(node.op).name
     a = get_op(node.op).complete(node.args)
-    x = xs[0] if xs else ""
-    s = in_shapes[0] if in_shapes else out
-    if op in ("conv", "dwconv"):
-        c_out = a["out"] if op == "conv" else s.c * a.get("m", 1)
-        groups = a.get("g", 1) if op == "conv" else s.c
-        return _conv(x, s, c_out, groups, a)
-    if op == "convT":
-        kw = [f"kernel_size={_size(a['k'])}"]
-        kw += _keyword("stride", a.get("s", (1, 1)), (1, 1))
-        kw += _keyword("padding", a.get("p", (0, 0)), (0, 0))
-        kw += _keyword("output_padding", a.get("op", (0, 0)), (0, 0))
-        if a.get("g", 1) != 1:
-            kw.append(f"groups={a['g']}")
-        if not a.get("bias", True):
-            kw.append("bias=False")
-        kw += _keyword("dilation", a.get("d", (1, 1)), (1, 1))
-        return _Line(f"self.{{id}}({x})", f"nn.ConvTranspose2d({s.c}, {a['out']}, {', '.join(kw)})")
-    if op in ("maxpool", "avgpool"):
-        return _pool(op, x, s, a)
-    if op == "gap":
-        return _Line(f"self.{{id}}({x})", "nn.AdaptiveAvgPool2d((1, 1))")
-    if op == "adaptiveavgpool":
-        h, w = a["size"]
-        return _Line(f"self.{{id}}({x})", f"nn.AdaptiveAvgPool2d(({h}, {w}))")
-    if op == "bn":
-        return _Line(f"self.{{id}}({x})", f"nn.BatchNorm{'2' if s.spatial else '1'}d({s.c})")
-    if op == "layernorm":
-        return _Line(f"self.{{id}}({x})", f"LayerNorm2d({s.c})" if s.spatial else f"nn.LayerNorm({s.c})")
-    if op == "lrn":
-        size = a.get("size", 5)
-        if s.spatial:
-            return _Line(f"self.{{id}}({x})", f"nn.LocalResponseNorm(size={size})")
-        # PyTorch's LRN needs a third dimension: the vector goes through as (N, C, 1).
-        module = f"nn.Sequential(nn.Unflatten(1, ({s.c}, 1)), nn.LocalResponseNorm(size={size}), nn.Flatten())"
-        return _Line(f"self.{{id}}({x})", module)
+    v = ins[0] if ins else _In("", out, CHANNELS_FIRST)
+    s = v.shape
+    if op in _WINDOW_OPS:
+        return _window(op, a, v, ins[1] if len(ins) > 1 else None)
+    if op == "layernorm" or op == "rmsnorm":
+        return _norm_last(op, a, v)
     if op in _ACTIVATIONS:
-        return _Line(_ACTIVATIONS[op].format(x=x))
+        if op == "softmax":  # over the channels, wherever they are held
+            held_first = s.sizes and v.layout == CHANNELS_FIRST
+            dim = 1 + len(s.lead) if held_first else -1 if s.sizes or s.lead else 1
+            return _Line(f"F.softmax({v.var}, dim={dim})", layout=v.layout)
+        return _Line(_ACTIVATIONS[op].format(x=v.var), layout=v.layout)
     if op == "dropout":
-        return _Line(f"self.{{id}}({x})", f"nn.Dropout(p={_num(a.get('p', Fraction(1, 2)))})")
+        return _Line(f"self.{{id}}({v.var})", f"nn.Dropout(p={_num(a.get('p', Fraction(1, 2)))})", layout=v.layout)
     if op == "droppath":
         p = _num(a.get("p", 0))
         note = f"stochastic depth p={p}: drops the branch while training; an identity at inference"
-        return _Line(f"self.{{id}}({x})", "nn.Identity()", module_note=note)
+        return _Line(f"self.{{id}}({v.var})", "nn.Identity()", module_note=note, layout=v.layout)
     if op == "flatten":
-        if not s.spatial:
-            return _Line(x, notes=["flatten of a vector: unchanged"])
-        return _Line(f"torch.flatten({x}, 1)", notes=["C, H, W order (cnncalc's is H, W, C)"])
+        if not s.spatial and not s.lead:
+            return _Line(v.var, notes=["flatten of a vector: unchanged"])
+        if s.spatial and v.layout == CHANNELS_FIRST:
+            return _Line(f"torch.flatten({v.var}, 1)", notes=["C, H, W order (cnncalc's is H, W, C)"])
+        return _Line(f"torch.flatten({v.var}, 1)")
+    if op == "fc" and (out.spatial or out.lead):
+        # A linear layer at every token or position: nn.Linear over the last axis of a channels-last tensor.
+        module = f"nn.Linear({s.c}, {a['out']}{'' if a.get('bias', True) else ', bias=False'})"
+        return _Line(f"self.{{id}}({_held(v, CHANNELS_LAST)})", module, layout=CHANNELS_LAST)
     if op in ("fc", "rbf"):
-        src = f"torch.flatten({x}, 1)" if s.spatial else x
+        src = f"torch.flatten({v.var}, 1)" if s.spatial else v.var
         if op == "fc":
             module = f"nn.Linear({s.numel}, {a['out']}{'' if a.get('bias', True) else ', bias=False'})"
         else:
             module = f"EuclideanRBF({s.numel}, {a['out']})"
         return _Line(f"self.{{id}}({src})", module)
     if op == "reshape":
-        return _reshape(x, s, a["shape"])
+        return _reshape(v, a["shape"])
     if op == "concat":
-        return _Line(f"torch.cat([{', '.join(xs)}], dim=1)")
+        return _concat(ins, a.get("axis", -1))
     if op in ("add", "mul"):
-        terms = [_broadcast(v, shp, out) for v, shp in zip(xs, in_shapes, strict=True)]
-        return _Line(f" {'+' if op == 'add' else '*'} ".join(terms))
-    if op == "shuffle":
-        return _Line(f"self.{{id}}({x})", f"nn.ChannelShuffle({a.get('g', 2)})")
+        return _elementwise(op, ins, out)
     if op == "slice":
-        picked = a["channels"]
-        if picked[0] == "range":
-            return _Line(f"{x}[:, {picked[1]}:{picked[2]}]")
-        return _Line(f"{x}[:, {list(picked)}]")
+        return _slice(v, a["channels"], a.get("axis", -1))
     if op == "scale":
-        kw = [str(s.c)] + (["bias=True"] if a.get("bias") else []) + ([] if s.spatial else ["vector=True"])
-        return _Line(f"self.{{id}}({x})", f"Scale({', '.join(kw)})")
-    if op == "upsample":
-        mode = a.get("mode", "nearest")
-        extra = ", align_corners=False" if mode == "bilinear" else ""
-        return _Line(f"self.{{id}}({x})", f'nn.Upsample(scale_factor={_num(a.get("scale", 2))}, mode="{mode}"{extra})')
+        kw = [str(s.c)] + (["bias=True"] if a.get("bias") else [])
+        if not s.spatial or v.layout == CHANNELS_LAST:
+            kw.append("vector=True")
+        elif s.rank != 2:
+            kw.append(f"axes={s.rank}")
+        return _Line(f"self.{{id}}({v.var})", f"Scale({', '.join(kw)})", layout=v.layout)
+    if op == "matmul":
+        return _matmul(ins, out, a.get("bt", False))
+    if op == "attention":
+        return _attention(ins, out, a.get("heads", 1), a.get("qkv", False), a.get("mask", False))
+    if op == "gather":
+        # cnncalc knows the shape picked out, not the index (a relative-position index, say): every value in turn
+        # stands in for it, so that the index is neither a parameter nor a buffer.
+        n_in, n_out = s.numel, out.numel
+        picked = f"{_held(v, CHANNELS_LAST)}.flatten(1).repeat(1, {-(-n_out // n_in)})[:, :{n_out}]"
+        return _Line(
+            f"{picked}.reshape(-1, {_ints(out.axes())})", notes=["a stand-in index: every value in turn"],
+            layout=CHANNELS_LAST,
+        )  # fmt: skip
+    if op == "permute":
+        order = a["order"]
+        first = 1 + len(s.lead)
+        if s.lead and len(order) == len(s.axes()):  # an order over every written axis, lead ones included
+            first = 1
+        dims = [*range(first), *(first + i for i in order)]
+        return _Line(f"{_held(v, CHANNELS_LAST)}.permute({_ints(dims)})", layout=CHANNELS_LAST)
+    if op == "pad":
+        return _pad(v, a["p"], a.get("mode", "zeros"))
+    if op == "param":
+        return _param(out, a.get("buffer", False), a.get("const", False), first_input, a.get("table"))
     if op == "opaque":
         raise CnnCalcError(
             f"{node.name}: an opaque layer ({a.get('what', 'unknown')}) cannot be exported to PyTorch: cnncalc knows "
@@ -477,93 +672,327 @@ def _translate(node: Node, in_shapes: list[Shape], xs: list[str], out: Shape) ->
     raise CnnCalcError(f"{node.name}: no PyTorch export for op {op!r}")
 
 
-def _keyword(name: str, value: tuple[int, int], default: tuple[int, int]) -> list[str]:
-    return [] if value == default else [f"{name}={_size(value)}"]
+def _keyword(name: str, value: tuple[int, ...], default: int) -> list[str]:
+    return [] if all(x == default for x in value) else [f"{name}={_size(value)}"]
 
 
-def _conv(x: str, s: Shape, c_out: int, groups: int, a: dict[str, Any]) -> _Line:
-    k, stride, d = a["k"], a.get("s", (1, 1)), a.get("d", (1, 1))
+def _window(op: str, a: dict[str, Any], v: _In, weight: _In | None = None) -> _Line:
+    """The layers PyTorch runs on (N, C, *sizes): convolutions, pools, resizing, per-channel norms. `weight`: a
+    convolution's second input, its weight made by other layers."""
+    s = v.shape
+    x = _held(v, CHANNELS_FIRST)
+    rank = s.rank
+    if op in ("conv", "dwconv"):
+        c_out = a["out"] if op == "conv" else s.c * a.get("m", 1)
+        groups = a.get("g", 1) if op == "conv" else s.c
+        return _conv(x, s, c_out, groups, a, weight)
+    if op in ("maxpool", "avgpool"):
+        return _pool(op, x, s, a)
+    if op == "convT":
+        kw = [f"kernel_size={_size(fit(a['k'], rank, 'k'))}"]
+        kw += _keyword("stride", fit(a.get("s", (1, 1)), rank, "s"), 1)
+        kw += _keyword("padding", fit(a.get("p", (0, 0)), rank, "p"), 0)
+        kw += _keyword("output_padding", fit(a.get("op", (0, 0)), rank, "op"), 0)
+        if a.get("g", 1) != 1:
+            kw.append(f"groups={a['g']}")
+        if not a.get("bias", True):
+            kw.append("bias=False")
+        kw += _keyword("dilation", fit(a.get("d", (1, 1)), rank, "d"), 1)
+        return _Line(_folded("self.{id}", x, s), f"nn.ConvTranspose{rank}d({s.c}, {a['out']}, {', '.join(kw)})")
+    if op == "gap":
+        size = "(1, 1)" if rank == 2 else "1"
+        return _Line(_folded("self.{id}", x, s), f"nn.AdaptiveAvgPool{rank}d({size})")
+    if op in ("adaptiveavgpool", "adaptivemaxpool"):
+        size = fit(a["size"], rank, "size")
+        kind = "Avg" if op == "adaptiveavgpool" else "Max"
+        shown = f"({_ints(size)})" if rank > 1 else str(size[0])
+        return _Line(_folded("self.{id}", x, s), f"nn.Adaptive{kind}Pool{rank}d({shown})")
+    if op == "upsample":
+        mode = a.get("mode", "nearest")
+        extra = "" if mode == "nearest" else ", align_corners=False"
+        module = f'nn.Upsample(scale_factor={_num(a.get("scale", 2))}, mode="{mode}"{extra})'
+        return _Line(_folded("self.{id}", x, s), module)
+    if op == "bn":
+        return _Line(_folded("self.{id}", x, s), f"nn.BatchNorm{max(rank, 1)}d({s.c})")
+    if op == "groupnorm":
+        extra = "" if a.get("affine", True) else ", affine=False"
+        return _Line(_folded("self.{id}", x, s), f"nn.GroupNorm({a.get('g', 32)}, {s.c}{extra})")
+    if op == "instancenorm":
+        kw = [str(s.c)]
+        if a.get("affine", False):
+            kw.append("affine=True")
+        if a.get("track", False):
+            kw.append("track_running_stats=True")
+        return _Line(_folded("self.{id}", x, s), f"nn.InstanceNorm{rank}d({', '.join(kw)})")
+    if op == "lrn":
+        size = a.get("size", 5)
+        if s.spatial:
+            return _Line(_folded("self.{id}", x, s), f"nn.LocalResponseNorm(size={size})")
+        # PyTorch's LRN needs a third dimension: the vector goes through as (N, C, 1).
+        module = f"nn.Sequential(nn.Unflatten(1, ({s.c}, 1)), nn.LocalResponseNorm(size={size}), nn.Flatten())"
+        return _Line(_folded("self.{id}", x, s), module)
+    if op == "shuffle":
+        return _Line(_folded("self.{id}", x, s), f"nn.ChannelShuffle({a.get('g', 2)})")
+    raise AssertionError(op)
+
+
+def _conv(x: str, s: Shape, c_out: int, groups: int, a: dict[str, Any], weight: _In | None = None) -> _Line:
+    rank = s.rank
+    k, stride, d = fit(a["k"], rank, "k"), fit(a.get("s", (1, 1)), rank, "s"), fit(a.get("d", (1, 1)), rank, "d")
     p = a.get("p", (0, 0))
     notes: list[str] = []
     src = x
+    size = "x".join(map(str, s.sizes))
     if p == "same":
-        assert s.h is not None and s.w is not None
-        (top, bottom), (left, right) = (same_padding(n, k[i], stride[i], d[i]) for i, n in enumerate((s.h, s.w)))
-        if top == bottom and left == right and stride == (1, 1):
+        pairs = [same_padding(n, k[i], stride[i], d[i]) for i, n in enumerate(s.sizes)]
+        unit = all(v == 1 for v in stride)
+        if all(b == e for b, e in pairs) and unit:
             pad = '"same"'
-        elif top == bottom and left == right:
-            pad = _size((top, left))
-            notes.append(f"p=same at stride {_size(stride)} for a {s.h}x{s.w} input")
+        elif all(b == e for b, e in pairs):
+            pad = _size(tuple(b for b, _ in pairs))
+            notes.append(f"p=same at stride {_size(stride)} for a {size} input")
         else:
             # PyTorch's padding="same" would pad the odd row after as well, but warns that it copies the input.
             pad = "0"
-            src = f"F.pad({x}, ({left}, {right}, {top}, {bottom}))"
+            src = f"F.pad({x}, ({_pad_pairs(pairs)}))"
+            if rank == 2:
+                (top, bottom), (left, right) = pairs
+                where = f"{top},{bottom} rows and {left},{right} columns"
+            else:
+                where = "; ".join(f"{b},{e} along {axis}" for (b, e), axis in zip(pairs, _AXES[rank], strict=True))
             notes.append(
-                f"p=same: {top},{bottom} rows and {left},{right} columns (the odd one after)"
-                + (f", for a {s.h}x{s.w} input at stride {_size(stride)}" if stride != (1, 1) else "")
+                f"p=same: {where} (the odd one after)"
+                + (f", for a {size} input at stride {_size(stride)}" if not unit else "")
             )
     else:
-        pad = _size(p)
-    kw = [f"kernel_size={_size(k)}"]
-    kw += _keyword("stride", stride, (1, 1))
+        pad = _size(fit(p, rank, "p"))
+    kw = _keyword("stride", stride, 1)
     if pad != "0":
         kw.append(f"padding={pad}")
-    kw += _keyword("dilation", d, (1, 1))
+    kw += _keyword("dilation", d, 1)
     if groups != 1:
         kw.append(f"groups={groups}")
+    if weight is not None:
+        # The weight is another layer's output (a fixed filter, a weight computed in forward): the layer holds
+        # nothing of its own. Its values, in written order, are read as PyTorch's (C_out, C_in/g, *k) kernel.
+        kernel = (c_out, s.c // groups, *k)
+        if weight.shape.numel != c_out * (s.c // groups) * _product(k):
+            shown = "x".join(map(str, kernel))
+            raise CnnCalcError(f"a weight input of {weight.shape.text()} cannot be read as the {shown} kernel")
+        w = f"{_held(weight, CHANNELS_LAST)}[0].reshape({_ints(kernel)})"
+        notes.append("the weight: the second input's values (of the first sample)")
+        return _Line(_folded(f"F.conv{rank}d", src, s, "".join(f", {v}" for v in [w, *kw])), notes=notes)
     if not a.get("bias", True):
         kw.append("bias=False")
-    return _Line(f"self.{{id}}({src})", f"nn.Conv2d({s.c}, {c_out}, {', '.join(kw)})", notes)
+    kw.insert(0, f"kernel_size={_size(k)}")
+    return _Line(_folded("self.{id}", src, s), f"nn.Conv{rank}d({s.c}, {c_out}, {', '.join(kw)})", notes)
+
+
+def _product(values: tuple[int, ...]) -> int:
+    n = 1
+    for v in values:
+        n *= v
+    return n
+
+
+_AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def _pool(op: str, x: str, s: Shape, a: dict[str, Any]) -> _Line:
-    k = a["k"]
-    stride = a.get("s") or k
+    rank = s.rank
+    k = fit(a["k"], rank, "k")
+    stride = fit(a.get("s") or a["k"], rank, "s")
     p = a.get("p", (0, 0))
     ceil = a.get("ceil", False)
-    cls = "nn.MaxPool2d" if op == "maxpool" else "nn.AvgPool2d"
+    cls = f"nn.MaxPool{rank}d" if op == "maxpool" else f"nn.AvgPool{rank}d"
     kw = [f"kernel_size={_size(k)}", f"stride={_size(stride)}"]
     notes: list[str] = []
     src = x
+    size = "x".join(map(str, s.sizes))
     if p == "same":
-        assert s.h is not None and s.w is not None
-        (top, bottom), (left, right) = (same_padding(n, k[i], stride[i]) for i, n in enumerate((s.h, s.w)))
-        if top == bottom and left == right:
-            if top or left:
-                kw.append(f"padding={_size((top, left))}")
+        pairs = [same_padding(n, k[i], stride[i]) for i, n in enumerate(s.sizes)]
+        if all(b == e for b, e in pairs):
+            if any(b for b, _ in pairs):
+                kw.append(f"padding={_size(tuple(b for b, _ in pairs))}")
                 if op == "avgpool":
                     kw.append("count_include_pad=False")  # TensorFlow averages over the real values only
-            notes.append(f"p=same for a {s.h}x{s.w} input")
+            notes.append(f"p=same for a {size} input")
         else:
             fill = ', value=float("-inf")' if op == "maxpool" else ""
-            src = f"F.pad({x}, ({left}, {right}, {top}, {bottom}){fill})"
-            notes.append(f"p=same (TensorFlow's) for a {s.h}x{s.w} input")
+            src = f"F.pad({x}, ({_pad_pairs(pairs)}){fill})"
+            notes.append(f"p=same (TensorFlow's) for a {size} input")
             if op == "avgpool":
                 notes[-1] += "; the zero padding counts in the averages here, not in TensorFlow's"
-    elif p != (0, 0):
-        kw.append(f"padding={_size(p)}")
+    elif any(fit(p, rank, "p")):
+        kw.append(f"padding={_size(fit(p, rank, 'p'))}")
     if ceil:
         kw.append("ceil_mode=True")
-    return _Line(f"self.{{id}}({src})", f"{cls}({', '.join(kw)})", notes)
+    return _Line(_folded("self.{id}", src, s), f"{cls}({', '.join(kw)})", notes)
 
 
-def _reshape(x: str, s: Shape, target: Shape) -> _Line:
-    # cnncalc reads and writes the values in H, W, C order: go through channels-last on both sides.
-    flat = f"{x}.permute(0, 2, 3, 1)" if s.spatial else x
-    if target.spatial:
-        expr = f"{flat}.reshape(-1, {target.h}, {target.w}, {target.c}).permute(0, 3, 1, 2)"
+def _norm_last(op: str, a: dict[str, Any], v: _In) -> _Line:
+    """layernorm and rmsnorm over the last n written axes (n=1: the channels of each token or position)."""
+    s, n = v.shape, a.get("n", 1)
+    dims = s.dims()
+    normalised = str(s.c) if n == 1 else f"({_ints(dims[len(dims) - n :])})"
+    kw = [normalised]
+    if not a.get("affine", True):
+        kw.append("elementwise_affine=False")
+    elif op == "layernorm" and not a.get("beta", True):
+        kw.append("bias=False")
+    cls = "nn.LayerNorm" if op == "layernorm" else "nn.RMSNorm"
+    if n == 1 and s.sizes and v.layout == CHANNELS_FIRST:
+        if op == "layernorm" and s.rank == 2 and not s.lead:
+            return _Line(f"self.{{id}}({v.var})", f"LayerNorm2d({', '.join(kw)})")
+        c = 1 + len(s.lead)
+        return _Line(f"self.{{id}}({v.var}.movedim({c}, -1)).movedim(-1, {c})", f"{cls}({', '.join(kw)})")
+    return _Line(f"self.{{id}}({_held(v, CHANNELS_LAST)})", f"{cls}({', '.join(kw)})", layout=CHANNELS_LAST)
+
+
+def _reshape(v: _In, target: Shape) -> _Line:
+    # cnncalc reads and writes the values in the written order (H, W, C): go through channels last on both sides.
+    expr = f"{_held(v, CHANNELS_LAST)}.reshape(-1, {_ints(target.axes())})"
+    if target.rank >= 2 and not target.lead:
+        # An image or a volume again: held channels first, as the convolutions that follow take it.
+        return _Line(f"{expr}.movedim(-1, 1)", notes=["values taken in H, W, C order, as cnncalc reshapes"])
+    return _Line(expr, notes=["values taken in written order, as cnncalc reshapes"], layout=CHANNELS_LAST)
+
+
+def _common_layout(ins: list[_In]) -> str:
+    """The layout a layer joining several inputs works in: the first input's with sizes."""
+    return next((v.layout for v in ins if v.shape.sizes), CHANNELS_FIRST)
+
+
+def _concat(ins: list[_In], axis: int) -> _Line:
+    layout = _common_layout(ins)
+    first = ins[0].shape
+    where = axis + len(first.dims()) if axis < 0 else axis
+    dim = _axis_dim(first, layout, where)
+    if dim == 1 + len(first.lead) + first.rank and dim > 1:
+        dim = -1
+    return _Line(f"torch.cat([{', '.join(_held(v, layout) for v in ins)}], dim={dim})", layout=layout)
+
+
+def _slice(v: _In, picked: tuple[Any, ...], axis: int) -> _Line:
+    s = v.shape
+    where = axis + len(s.dims()) if axis < 0 else axis
+    dim = _axis_dim(s, v.layout, where)
+    last = dim == len(s.lead) + s.rank + 1
+    pick = f"{picked[1]}:{picked[2]}" if picked[0] == "range" else str(list(picked))
+    index = f"..., {pick}" if last and dim > 1 else ", ".join([":"] * dim + [pick])
+    return _Line(f"{v.var}[{index}]", layout=v.layout)
+
+
+def _elementwise(op: str, ins: list[_In], out: Shape) -> _Line:
+    """add and mul: inputs broadcast as cnncalc reads them, their written axes aligned on the right."""
+    # The output takes the layout of the input with the most axes (cnncalc's `full`), the first such.
+    full = max(ins, key=lambda v: (len(v.shape.axes()), v.shape.numel))
+    layout = full.layout if out.sizes else CHANNELS_FIRST
+    n_axes = len(out.axes())
+    terms = []
+    for v in ins:
+        s = v.shape
+        if layout == CHANNELS_LAST or not out.sizes:
+            terms.append(_with_batch_axes(_held(v, CHANNELS_LAST), len(s.axes()), n_axes))
+        elif v.layout == CHANNELS_FIRST and s.sizes and (len(s.lead), s.rank) == (len(out.lead), out.rank):
+            terms.append(v.var)  # held as the output is: (N, *lead, C, *sizes) with as many axes of each
+        elif not s.sizes and not s.lead and not out.lead:
+            terms.append(f"{v.var}[:, :, {', '.join(['None'] * out.rank)}]")  # a C-vector against a map
+        else:
+            # Lined up channels last (the written order), then the channels moved where the output holds them.
+            aligned = _with_batch_axes(_held(v, CHANNELS_LAST), len(s.axes()), n_axes)
+            terms.append(f"{aligned}.movedim(-1, {1 + len(out.lead)})")
+    return _Line(f" {'+' if op == 'add' else '*'} ".join(terms), layout=layout)
+
+
+def _as_matrix_operand(v: _In) -> tuple[str, int]:
+    """An operand of a matrix product, channels last, and its number of written axes; a plain vector is a row."""
+    expr = _held(v, CHANNELS_LAST)
+    if not v.shape.sizes and not v.shape.lead:
+        return f"{expr}.unsqueeze(-2)", 2
+    return expr, len(v.shape.axes())
+
+
+def _matmul(ins: list[_In], out: Shape, bt: bool) -> _Line:
+    (a, n_a), (b, n_b) = (_as_matrix_operand(v) for v in ins)
+    n = max(n_a, n_b)
+    a, b = _with_batch_axes(a, n_a, n), _with_batch_axes(b, n_b, n)
+    expr = f"torch.matmul({a}, {b}.transpose(-2, -1))" if bt else f"torch.matmul({a}, {b})"
+    first = ins[0].shape
+    if not first.sizes and not first.lead:
+        expr += ".squeeze(-2)"
+    return _Line(expr, layout=CHANNELS_LAST)
+
+
+def _attention(ins: list[_In], out: Shape, heads: int, qkv: bool, mask: bool) -> _Line:
+    def tokens(v: _In) -> str:
+        # Attention sees L_q and L_k tokens: the positions of a map of several axes, in written order.
+        expr = _held(v, CHANNELS_LAST)
+        return f"{expr}.flatten({1 + len(v.shape.lead)}, -2)" if v.shape.rank > 1 else expr
+
+    lead = len(out.lead)
+    tensors = ins[:-1] if mask else ins
+    if len(tensors) == 1:
+        x = tokens(tensors[0])
+        args = f"*{x}.chunk(3, dim=-1)" if qkv else f"{x}, {x}, {x}"
     else:
-        expr = f"{flat}.reshape(-1, {target.c})"
-    return _Line(expr, notes=["values taken in H, W, C order, as cnncalc reshapes"])
+        args = ", ".join(_with_batch_axes(tokens(v), len(v.shape.lead), lead) for v in tensors)
+    if mask:
+        # Added to the logits (N, *lead, heads, L_q, L_k): its written axes line up with theirs on the right.
+        m = ins[-1]
+        args += f", mask={_with_batch_axes(_held(m, CHANNELS_LAST), len(m.shape.axes()), lead + 3)}"
+    expr = f"attend({args}, heads={heads})"
+    if out.rank > 1:
+        expr += f".unflatten(-2, ({_ints(out.sizes)}))"
+    notes = ["q, k and v side by side in the channels"] if qkv else []
+    return _Line(expr, notes=notes, layout=CHANNELS_LAST)
 
 
-def _broadcast(x: str, s: Shape, out: Shape) -> str:
-    """An add/mul input made to broadcast against the output: a C-vector against a map, a 1x1xC map against a vector."""
-    if out.spatial and not s.spatial:
-        return f"{x}[:, :, None, None]"
-    if not out.spatial and s.spatial:
-        return f"{x}.flatten(1)"
-    return x
+_PAD_MODES = {"zeros": "constant", "constant": "constant", "reflect": "reflect", "replicate": "replicate",
+              "circular": "circular"}  # fmt: skip
+
+
+def _pad(v: _In, p: tuple[int, ...], mode: str) -> _Line:
+    s = v.shape
+    if len(p) == 1:
+        p = p * (2 * s.rank)
+    pairs = [(p[2 * i], p[2 * i + 1]) for i in range(s.rank)]
+    if _PAD_MODES[mode] == "constant":
+        # Zeros along the map's axes, whichever way it is held (channels last: nothing added to the channels).
+        extra = "0, 0, " if v.layout == CHANNELS_LAST else ""
+        return _Line(f"F.pad({v.var}, ({extra}{_pad_pairs(pairs)}))", layout=v.layout)
+    # PyTorch pads by reflection, replication or wrapping only the last axes of (N, C, *sizes).
+    call = f'F.pad({{}}, ({_pad_pairs(pairs)}), mode="{_PAD_MODES[mode]}")'
+    x = _held(v, CHANNELS_FIRST)
+    inner = f"{x}.flatten(0, {len(s.lead)})" if s.lead else x
+    expr = call.format(inner) + (f".unflatten(0, (-1, {_ints(s.lead)}))" if s.lead else "")
+    return _Line(expr, layout=CHANNELS_FIRST)
+
+
+def _param(out: Shape, buffer: bool, const: bool, first_input: str | None, table: Shape | None = None) -> _Line:
+    """A free tensor, held channels last as written, with a batch axis of 1 that forward repeats to the batch."""
+    axes = out.axes()
+    if const:
+        # A fixed table made at construction, neither parameter nor buffer (cnncalc counts it in neither): made in
+        # forward, on the input's device.
+        made = f"{first_input}.new_zeros({first_input}.shape[0], {_ints(axes)})" if first_input else None
+        return _Line(
+            made or f"torch.zeros(1, {_ints(axes)})", notes=["a fixed table: zeros stand in"], layout=CHANNELS_LAST
+        )
+    batch = f"{first_input}.shape[0]" if first_input else "1"
+    if table is not None:
+        # Values of a learnt table picked into the shape (a relative-position bias): every value in turn stands in
+        # for cnncalc's unknown index.
+        init = f"self.{{id}} = nn.Parameter(torch.zeros(1, {_ints(table.axes())}))"
+        n_in, n_out = table.numel, out.numel
+        expr = f"self.{{id}}.flatten(1).repeat({batch}, {-(-n_out // n_in)})[:, :{n_out}].reshape(-1, {_ints(axes)})"
+        return _Line(expr, init=init, notes=["picked from its table by a stand-in index"], layout=CHANNELS_LAST)
+    value = f"torch.zeros(1, {_ints(axes)})"
+    init = f'self.register_buffer("{{id}}", {value})' if buffer else f"self.{{id}} = nn.Parameter({value})"
+    # repeat, not expand: a view of a parameter made under no_grad breaks the hooks of PyTorch's FlopCounterMode
+    # (its module tracker) wherever it enters or leaves a module.
+    expr = f"self.{{id}}.repeat({first_input}.shape[0], {_ints([1] * len(axes))})" if first_input else "self.{id}"
+    return _Line(expr, init=init, layout=CHANNELS_LAST)
 
 
 # ----------------------------------------------------------------------------- running it

@@ -27,6 +27,7 @@ from .base import (
 )
 
 BIAS = make("bias", boolean(), True, help="learn a bias per output channel")
+SHARED = make("shared", boolean(), False, help="its weights are an earlier layer's (called again): counted there")
 KERNEL = make("k", pair(1), required=True, help="kernel size K or KhxKw")
 STRIDE = make("s", pair(1), (1, 1), help="stride")
 PAD = make("p", padding(), (0, 0), help="padding: N, HxW, same or valid")
@@ -136,10 +137,12 @@ class Conv(Op):
     name = "conv"
     summary = "convolution along the axes of its input: 1-D (LxC), 2-D (HxWxC) or 3-D (DxHxWxC)"
     positional = make("out", whole(1), required=True, help="output channels")
-    keys = (KERNEL, STRIDE, PAD, DILATION, GROUPS, BIAS)
+    keys = (KERNEL, STRIDE, PAD, DILATION, GROUPS, BIAS, SHARED)
+    max_inputs = 2  # the second: its weight, made by other layers (a filter buffer, a weight computed in forward)
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
-        return conv_calc(inputs[0], args["out"], args, args.get("g", 1), ctx)
+        own = len(inputs) == 1 and not args.get("shared", False)
+        return conv_calc(inputs[0], args["out"], args, args.get("g", 1), ctx, own_weight=own)
 
 
 def conv_calc(x: Shape, c_out: int, args: dict[str, Any], g: int, ctx: Context, *, own_weight: bool = True) -> Calc:
@@ -181,12 +184,14 @@ def conv_calc(x: Shape, c_out: int, args: dict[str, Any], g: int, ctx: Context, 
 class DepthwiseConv(Op):
     name = "dwconv"
     summary = "depthwise convolution: one filter per input channel (groups = channels)"
-    keys = (KERNEL, STRIDE, PAD, DILATION, make("m", whole(1), 1, help="channel multiplier"), BIAS)
+    keys = (KERNEL, STRIDE, PAD, DILATION, make("m", whole(1), 1, help="channel multiplier"), BIAS, SHARED)
+    max_inputs = 2  # the second: its weight, made by other layers (a blur filter buffer)
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         need_spatial("dwconv", inputs[0])
         c = inputs[0].c
-        return conv_calc(inputs[0], c * args.get("m", 1), args, c, ctx)
+        own = len(inputs) == 1 and not args.get("shared", False)
+        return conv_calc(inputs[0], c * args.get("m", 1), args, c, ctx, own_weight=own)
 
 
 @register
@@ -203,6 +208,7 @@ class ConvTranspose(Op):
         DILATION,
         GROUPS,
         BIAS,
+        SHARED,
     )
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
@@ -229,11 +235,12 @@ class ConvTranspose(Op):
         grp = {"g": g} if g > 1 else {}
         kernel = dict(zip(KERNEL_LABELS[rank], k, strict=True))
         k_terms = "*".join(kernel)
-        calc.weights = calc.step(
-            Step.of("weights", f"C_in*{per_group}*{k_terms}", C_in=c_in, C_out=c_out, **kernel, **grp)
-        )
-        if args.get("bias", True) and ctx.count_biases:
-            calc.biases = calc.step(Step.of("biases", "C_out", C_out=c_out))
+        if not args.get("shared", False):
+            calc.weights = calc.step(
+                Step.of("weights", f"C_in*{per_group}*{k_terms}", C_in=c_in, C_out=c_out, **kernel, **grp)
+            )
+            if args.get("bias", True) and ctx.count_biases:
+                calc.biases = calc.step(Step.of("biases", "C_out", C_out=c_out))
         # Each input value meets the whole kernel: PyTorch's FLOP counter and fvcore count it so.
         ins = dict(zip(IN_LABELS[rank], sizes, strict=True))
         rep, reps = _repeat(x)

@@ -19,6 +19,7 @@ class Linear(Op):
     keys = (
         make("bias", boolean(), True, help="learn a bias per output"),
         make("pointwise", boolean(), False, help="on an image or volume map: apply at each position, as a 1x1 conv"),
+        make("shared", boolean(), False, help="its weights are an earlier layer's (called again): counted there"),
     )
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
@@ -34,9 +35,10 @@ class Linear(Op):
         # A vector, or a 1x1 map as the spec has always read it, gives a vector; tokens and maps keep their axes.
         keeps_axes = x.rank == 1 or x.lead or (pointwise and x.rank >= 2)
         calc = Calc(x.with_channels(f_out) if keeps_axes else Shape(f_out), rf=IDENTITY if keeps_axes else DENSE)
-        calc.weights = calc.step(Step.of("weights", "F_in*F_out", F_in=f_in, F_out=f_out))
-        if args.get("bias", True) and ctx.count_biases:
-            calc.biases = calc.step(Step.of("biases", "F_out", F_out=f_out))
+        if not args.get("shared", False):
+            calc.weights = calc.step(Step.of("weights", "F_in*F_out", F_in=f_in, F_out=f_out))
+            if args.get("bias", True) and ctx.count_biases:
+                calc.biases = calc.step(Step.of("biases", "F_out", F_out=f_out))
         rows = x.positions * x.repeats if keeps_axes else 1
         if rows > 1:
             calc.macs = calc.step(Step.of("MACs", "N*F_in*F_out", N=rows, F_in=f_in, F_out=f_out))

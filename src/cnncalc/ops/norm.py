@@ -118,6 +118,9 @@ class InstanceNorm(Op):
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x = inputs[0]
+        if x.positions == 1:
+            # Each channel is normalised over its own positions: PyTorch refuses one (F.instance_norm, training).
+            raise OpError(f"instancenorm needs more than one position per channel, but its input is {x.text()}")
         calc = Calc(x)
         if args.get("affine", False):
             calc.weights = calc.step(Step.of("gamma", "C", C=x.c))

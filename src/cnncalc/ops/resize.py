@@ -11,6 +11,11 @@ from ..ir import Shape
 from .base import Calc, Context, Op, Window, axes_rule, choice, make, need_spatial, number, register
 from .conv import OUT_LABELS
 
+# The interpolating modes PyTorch gives each rank (nn.Upsample refuses the others).
+_MODE_RANKS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_RANK_MODES = {1: "linear", 2: "bilinear or bicubic", 3: "trilinear"}
+_RANK_MAPS = {1: "1-D maps (LxC)", 2: "images (HxWxC)", 3: "volumes (DxHxWxC)"}
+
 
 @register
 class Upsample(Op):
@@ -24,6 +29,12 @@ class Upsample(Op):
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x = inputs[0]
         sizes = need_spatial("upsample", x)
+        mode = args.get("mode", "nearest")
+        if mode != "nearest" and _MODE_RANKS[mode] != len(sizes):
+            raise OpError(
+                f"mode={mode} resizes {_RANK_MAPS[_MODE_RANKS[mode]]}, but the input is {x.text()}: PyTorch "
+                f"refuses it; use {_RANK_MODES[len(sizes)]} or nearest"
+            )
         f = args.get("scale", Fraction(2))
         calc = Calc(x)
         # PyTorch floors N*F computed in double precision (45 * 1.4 gives 62, not 63): so does cnncalc.

@@ -192,6 +192,12 @@ class Permute(Op):
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x, order = inputs[0], args["order"]
         dims = x.dims()
+        if x.lead and len(order) == len(x.axes()):
+            # An order over every axis, lead ones included: as many lead axes come out as went in.
+            out = [x.axes()[i] for i in order]
+            lead = len(x.lead)
+            moved = order != tuple(range(len(order)))
+            return Calc(Shape.of(out[-1], tuple(out[lead:-1]), tuple(out[:lead])), rf=SCRAMBLED if moved else IDENTITY)
         if len(order) != len(dims):
             raise OpError(
                 f"permute {','.join(map(str, order))} names {len(order)} axes, but {x.text()} has {len(dims)}"
@@ -238,8 +244,15 @@ class Pad(Op):
             raise OpError(f"pad gives {len(p) // 2} axes, but {x.text()} has {rank}: write before,after for each")
         calc = Calc(x)
         out = []
+        mode = args.get("mode", "zeros")
         for a, n in enumerate(x.sizes):
             before, after = p[2 * a], p[2 * a + 1]
+            # PyTorch reflects within the axis (padding below its size) and wraps around it at most once.
+            if (mode == "reflect" and max(before, after) >= n) or (mode == "circular" and max(before, after) > n):
+                most = n - 1 if mode == "reflect" else n
+                raise OpError(
+                    f"mode={mode} pads axis {a} by {before},{after}, but it is {n} long: PyTorch allows at most {most}"
+                )
             out.append(calc.step(Step.of(f"axis {a} size", "N + P_1 + P_2", N=n, P_1=before, P_2=after)))
         calc.output = x.with_sizes(tuple(out))
         calc.rf = axes_rule([Window.conv(1, 1, p[2 * a]) for a in range(rank)])
@@ -257,6 +270,7 @@ class FreeTensor(Op):
     keys = (
         make("buffer", boolean(), False, help="a fixed buffer (running statistics), not a learnt parameter"),
         make("const", boolean(), False, help="a fixed table made at construction (relative coordinates): not counted"),
+        make("table", shape(), help="gathered from a learnt table of this shape (relative-position bias): it counts"),
     )
     min_inputs = 0
     max_inputs = 0
@@ -268,6 +282,8 @@ class FreeTensor(Op):
             calc.step(Step.of("fixed values (neither parameters nor statistics: not counted)", "N", N=s.numel))
         elif args.get("buffer", False):
             calc.buffers = calc.step(Step.of("values", "N", N=s.numel))
+        elif args.get("table") is not None:
+            calc.weights = calc.step(Step.of("values of the table it is gathered from", "N", N=args["table"].numel))
         else:
             calc.weights = calc.step(Step.of("values", "N", N=s.numel))
         return calc
