@@ -34,7 +34,7 @@ ORACLE = HERE.parent / "torch_oracle"
 if str(ORACLE) not in sys.path:
     sys.path.insert(0, str(ORACLE))
 
-from translate import translate  # noqa: E402
+from translate import TORCHVISION_BUILT, translate  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::cnncalc.bridges.torch_import.TorchImportWarning")
 
@@ -111,7 +111,7 @@ def _check_zoo(name: str, **kwargs: Any) -> None:
     assert training_only == getattr(model.report, "training_only", None)
 
 
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", [n for n in zoo.names() if n not in TORCHVISION_BUILT])
 def test_zoo_model_imports_back_from_torch(name: str) -> None:
     _check_zoo(name)
 
@@ -173,11 +173,12 @@ def _hook_dicts(m: nn.Module) -> dict[str, Any]:
 
 
 def _run(module: nn.Module, shape: Any) -> tuple[int, list[list[int]]]:
-    """FLOPs / 2 by PyTorch's own counter, and the output shapes (batch dropped), for a fresh copy on CPU."""
+    """FLOPs / 2 by PyTorch's own counter, and the output shapes (batch dropped), for a fresh copy on the meta
+    device (on the CPU, MultiheadAttention's fused path in eval mode counts 0)."""
     shapes = shape if isinstance(shape, list) else [shape]
-    module.eval()
+    module.eval().to("meta")
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        out = module(*[torch.zeros(1, *s) for s in shapes])
+        out = module(*[torch.zeros(1, *s, device="meta") for s in shapes])
     outs = out if isinstance(out, tuple) else (out,)
     return counter.get_total_flops() // 2, [list(o.shape[1:]) for o in outs]
 
@@ -190,9 +191,9 @@ CASES: list[tuple[str, Any, bool]] = [
     ("make_net.py:make_net", (3, 32, 32), True),
     ("functional_zoo.py:FunctionalZoo", (3, 32, 32), True),
     ("broken_forward.py:WithSpare", (3, 16, 16), True),  # its spare head is training-only
-    ("tied.py:Tied", (32,), False),  # the second use of a shared layer has no op that counts no params
+    ("tied.py:Tied", (32,), True),  # the second use of a shared layer: its MACs again, its params at the first
     ("sequence_heads.py:ConvGRU", (1, 32, 100), False),
-    ("sequence_heads.py:ConvAttention", (3, 32, 32), False),
+    ("sequence_heads.py:ConvAttention", (3, 32, 32), True),
 ]
 
 
@@ -265,8 +266,7 @@ def test_tied_weights_count_once() -> None:
 
 @pytest.mark.parametrize(
     ("reference", "layer", "what"),
-    [("sequence_heads.py:ConvGRU", "rnn", "torch.nn.GRU"), ("sequence_heads.py:ConvAttention", "attn",
-      "torch.nn.MultiheadAttention")],
+    [("sequence_heads.py:ConvGRU", "rnn", "torch.nn.GRU")],
 )  # fmt: skip
 def test_unknown_module_is_opaque_with_its_params(reference: str, layer: str, what: str) -> None:
     module = _load(reference)

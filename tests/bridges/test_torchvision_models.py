@@ -8,8 +8,10 @@ Detection: the backbone is exact; the whole detector stops with one line naming 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +51,36 @@ def _build(name: str, **kwargs: Any) -> Any:
         kwargs.update(init_weights=False)  # with its auxiliary classifier, as torchvision counts it
     if name == "vit_h_14":
         kwargs.update(image_size=518)
-    with torch.device("meta"):
-        return tv.models.get_model(name, **kwargs)
+    try:
+        with torch.device("meta"):
+            return tv.models.get_model(name, **kwargs)
+    except NotImplementedError:  # RegNet's __init__ reads tensor values (torch.arange(...).tolist())
+        with _parameters_on_meta():
+            return tv.models.get_model(name, **kwargs)
+
+
+@contextlib.contextmanager
+def _parameters_on_meta() -> Iterator[None]:
+    """Build on the CPU with each parameter and buffer moved to meta as it is registered (accelerate's
+    `init_empty_weights`), so that a 600M-parameter RegNet costs no memory."""
+    module = torch.nn.Module
+    register_parameter, register_buffer = module.register_parameter, module.register_buffer
+
+    def on_parameter(self: Any, name: str, param: Any) -> None:
+        register_parameter(self, name, param)
+        if param is not None and param.device.type != "meta":
+            self._parameters[name] = torch.nn.Parameter(param.to("meta"), requires_grad=param.requires_grad)
+
+    def on_buffer(self: Any, name: str, tensor: Any, persistent: bool = True) -> None:
+        register_buffer(self, name, tensor, persistent)
+        if tensor is not None:
+            self._buffers[name] = tensor.to("meta")
+
+    module.register_parameter, module.register_buffer = on_parameter, on_buffer  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        module.register_parameter, module.register_buffer = register_parameter, register_buffer  # type: ignore[method-assign]
 
 
 def _import(module: Any, shape: Any) -> Any:

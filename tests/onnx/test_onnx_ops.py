@@ -126,25 +126,6 @@ def test_conv_asymmetric_pads_that_no_equal_padding_gives_is_opaque(tmp_path: Pa
     assert any("'odd'" in n and "Conv" in n and "asymmetric padding" in n for n in notes)
 
 
-def test_conv_1d(tmp_path: Path) -> None:
-    net = Net((1, 4, 10))
-    net.node("Conv", ["x", net.init("w", (6, 4, 3)), net.init("b", (6,))])
-    m, _ = run(net, tmp_path)
-    conv = only(m, "conv")
-    assert hwc(conv) == "8x1x6"  # a length-L signal is an L x 1 map: 10 - 3 + 1 = 8
-    assert conv.params == 6 * 4 * 3 + 6
-    assert conv.macs == 8 * 6 * 3 * 4
-
-
-def test_conv_3d_is_opaque_with_its_parameters(tmp_path: Path) -> None:
-    net = Net((1, 2, 4, 4, 4))
-    net.node("Conv", ["x", net.init("w", (3, 2, 3, 3, 3))], name="c3d")
-    m, notes = run(net, tmp_path)
-    layer = m.layer("c3d")
-    assert layer.op == "opaque" and layer.params == 3 * 2 * 27
-    assert any("3-D convolution" in n for n in notes)
-
-
 # ----------------------------------------------------------------------------- ConvTranspose
 
 
@@ -232,14 +213,6 @@ def test_matmul_with_an_initializer_and_its_bias_add(tmp_path: Path) -> None:
     assert ops(m) == ["input", "fc", "fc"]  # the Add is lin1's bias
     assert (m.layer("lin1").weights, m.layer("lin1").biases, m.layer("lin1").macs) == (84, 7, 84)
     assert (m.layer("lin2").weights, m.layer("lin2").biases) == (21, 0)
-
-
-def test_matmul_of_two_activations_is_opaque(tmp_path: Path) -> None:
-    net = Net((1, 6))
-    net.node("MatMul", ["x", net.node("Transpose", ["x"], perm=[1, 0])], name="outer")
-    m, notes = run(net, tmp_path)
-    assert m.layer("outer").op == "opaque" and hwc(m.layer("outer")) == "1"  # (1x6)(6x1)
-    assert any("'outer'" in n for n in notes)
 
 
 def test_tied_weights_count_once(tmp_path: Path) -> None:
@@ -405,14 +378,6 @@ def test_concat_along_channels(tmp_path: Path) -> None:
     assert (m.layer("cat").op, hwc(m.layer("cat"))) == ("concat", "6x6x10")
 
 
-def test_concat_along_another_axis_is_opaque(tmp_path: Path) -> None:
-    net = Net((1, 4, 6, 6))
-    net.node("Concat", ["x", "x"], name="rows", axis=2)
-    m, notes = run(net, tmp_path)
-    assert m.layer("rows").op == "opaque" and hwc(m.layer("rows")) == "12x6x4"
-    assert any("axis 2" in n for n in notes)
-
-
 @pytest.mark.parametrize("opset", [11, 13, 18])
 def test_split_channels(tmp_path: Path, opset: int) -> None:
     net = Net((1, 8, 4, 4), opset=opset)
@@ -556,16 +521,6 @@ def test_pad_before_a_pool(tmp_path: Path) -> None:
     net.node("MaxPool", [p], kernel_shape=[3, 3], strides=[2, 2])
     m, _ = run(net, tmp_path)
     assert ops(m) == ["input", "maxpool"] and hwc(m.layers[-1]) == "4x4x3"  # (8 + 2 - 3)//2 + 1
-
-
-def test_pad_nothing_can_take_in_is_kept_and_named(tmp_path: Path) -> None:
-    net = Net((1, 3, 8, 8))
-    p = net.node("Pad", ["x", net.ints("pads", [0, 0, 1, 2, 0, 0, 1, 2])], name="border", mode="reflect")
-    net.node("Relu", [p])
-    m, notes = run(net, tmp_path)
-    assert ops(m) == ["input", "opaque", "relu"]
-    assert hwc(m.layer("border")) == "10x12x3"
-    assert any("'border'" in n and "Pad" in n for n in notes)
 
 
 # ----------------------------------------------------------------------------- the rest

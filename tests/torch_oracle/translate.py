@@ -557,3 +557,14 @@ def differences(model: Any, *, bias: bool = True, tr: Translation | None = None,
     check("training-only totals", model.report.training_only, aux_torch)
     check("json training-only totals", model.to_dict().get("training_only"), aux_torch)
     return out
+
+
+# Zoo families that torchvision builds itself: they are checked against torchvision's own modules (parameters per
+# module, FlopCounterMode per module, totals against the reference tables) in tests/zoo/test_transformers_video.py
+# and tests/zoo/test_video_transformers.py, and through the exporter in tests/bridges/test_export.py; this
+# translator builds 2-D CNNs from PyTorch layers only.
+TORCHVISION_BUILT = frozenset(
+    ["vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "swin_t", "swin_s", "swin_b", "swin_v2_t",
+     "swin_v2_s", "swin_v2_b", "maxvit_t", "r3d_18", "mc3_18", "r2plus1d_18", "s3d", "mvit_v1_b", "mvit_v2_s",
+     "swin3d_t", "swin3d_s", "swin3d_b"]
+)  # fmt: skip
