@@ -7,34 +7,17 @@ torchvision's own modules, built and run on the meta device; a few figures are w
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 
 import cnncalc
-from conftest import REFERENCE
+from conftest import reference_rows
 
-MORE = "torchvision_reference_more.csv"
 MODELS = ["mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"]
-
-
-def _reference() -> dict[str, dict[str, str]]:
-    # The shared table, where tests/reference has no copy of it yet.
-    for folder in (REFERENCE, Path(__file__).resolve().parents[3] / "shared" / "reference"):
-        if (folder / MORE).exists():
-            with open(folder / MORE, newline="", encoding="utf-8") as f:
-                return {row["model"]: row for row in csv.DictReader(f)}
-    return {}
-
-
-TORCHVISION = _reference()
+TORCHVISION = {row["model"]: row for row in reference_rows("torchvision_reference_more.csv")}
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_totals_equal_torchvision(name: str) -> None:
-    if name not in TORCHVISION:
-        pytest.skip(f"{MORE} not found (copy it from the shared reference folder into tests/reference)")
     ref = TORCHVISION[name]
     m = cnncalc.load(name)
     assert m.totals.params == int(ref["params"]) == int(ref["params_published"])

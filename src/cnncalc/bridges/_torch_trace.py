@@ -1026,24 +1026,18 @@ class Tracer:
 
     # The hooks run for every module call: `guard` written out in them.
     def _pre(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.busy:
-            return
-        self.busy = True
-        try:
-            self._enter(module, args, kwargs)
-        except (ImporterBugError, CnnCalcError):
-            raise
-        except Exception as exc:
-            raise ImporterBugError(f"cnncalc's torch import failed on {self.where()}: {exc!r}") from exc
-        finally:
-            self.busy = False
+        self._hook(self._enter, module, args, kwargs)
 
     def _post(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
+        self._hook(self._leave, module, output)
+
+    def _hook(self, work: Callable[..., None], *args: Any) -> None:
+        """Run a hook's work once (not again for what it calls itself); its own failures name the module."""
         if self.busy:
             return
         self.busy = True
         try:
-            self._leave(module, output)
+            work(*args)
         except (ImporterBugError, CnnCalcError):
             raise
         except Exception as exc:

@@ -1830,6 +1830,13 @@ class _Importer:
         parts = [(scale, "param"), (bias, "param")]
         self._layer(node, "instancenorm", (), {"affine": True}, [x], parts, order=_cf_order(len(x.dims)))
 
+    def _sole_user(self, name: str, op: str) -> Any:
+        """The one node reading `name`, if it is an `op` and `name` is not a graph output; else None."""
+        users = self.consumers.get(name, [])
+        if len(users) != 1 or name in self.outputs or users[0].op_type != op:
+            return None
+        return users[0]
+
     def _literal(self, c: _Const | None) -> bool:
         """A constant written in a Constant node (not an initializer): ones or zeros the exporter made up."""
         stored = {i.name for i in self.g.initializer}
@@ -1847,19 +1854,13 @@ class _Importer:
         if not (self._literal(scale) and self._literal(bias)):
             return False
 
-        def only(name: str, op: str) -> Any:
-            users = self.consumers.get(name, [])
-            if len(users) != 1 or name in self.outputs or users[0].op_type != op:
-                return None
-            return users[0]
-
-        back = only(node.output[0], "Reshape")
+        back = self._sole_user(node.output[0], "Reshape")
         if back is None or self.inferred.get(back.output[0], base.dims) != base.dims:
             return False
         chain, end, parts = [back], back, []
         channels = base.dims[1]
         for op in ("Mul", "Add"):
-            nxt = only(end.output[0], op)
+            nxt = self._sole_user(end.output[0], op)
             other = next((i for i in nxt.input if i != end.output[0]), "") if nxt is not None else ""
             c = self._early(other) if other else None
             aligned = self._aligned(c, base) if isinstance(c, _Const) and c.sources else None
@@ -1927,17 +1928,11 @@ class _Importer:
         if not norm or norm != list(range(norm[0], rank)) or not a.get("keepdims", 1):
             return False
 
-        def only(name: str, op: str) -> Any:
-            users = self.consumers.get(name, [])
-            if len(users) != 1 or name in self.outputs or users[0].op_type != op:
-                return None
-            return users[0]
-
         def scalar(name: str) -> bool:
             c = self._early(name)
             return isinstance(c, _Const) and c.dims is not None and _prod(c.dims) == 1
 
-        sub = only(node.output[0], "Sub")
+        sub = self._sole_user(node.output[0], "Sub")
         if sub is None or list(sub.input) != [x_name, node.output[0]]:
             return False
         users = self.consumers.get(sub.output[0], [])
@@ -1947,17 +1942,21 @@ class _Importer:
             return False
         if not scalar(power.input[1]):
             return False
-        mean2 = only(power.output[0], "ReduceMean")
-        eps = only(mean2.output[0], "Add") if mean2 is not None else None
-        root = only(eps.output[0], "Sqrt") if eps is not None else None
-        if root is None or only(root.output[0], "Div") is not div or list(div.input) != [sub.output[0], root.output[0]]:
+        mean2 = self._sole_user(power.output[0], "ReduceMean")
+        eps = self._sole_user(mean2.output[0], "Add") if mean2 is not None else None
+        root = self._sole_user(eps.output[0], "Sqrt") if eps is not None else None
+        if (
+            root is None
+            or self._sole_user(root.output[0], "Div") is not div
+            or list(div.input) != [sub.output[0], root.output[0]]
+        ):
             return False
         if not any(scalar(i) for i in eps.input):
             return False
         chain = [sub, power, mean2, eps, root, div]
         end, scale, bias = div, None, None
         for op in ("Mul", "Add"):
-            nxt = only(end.output[0], op)
+            nxt = self._sole_user(end.output[0], op)
             if nxt is None:
                 break
             other = next((i for i in nxt.input if i != end.output[0]), "")

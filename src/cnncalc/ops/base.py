@@ -470,6 +470,20 @@ def need_map(op: str, x: Shape, what: str = "a feature map HxWxC") -> tuple[int,
 _RANK_WORDS = {1: "one axis and channels, LxC", 3: "a volume DxHxWxC"}
 
 
+def written_axis(x: Shape, axis: int) -> int:
+    """`axis=` of concat and slice, counted in the written order (negative from the end), as an index of `x.dims()`."""
+    count = len(x.dims())
+    where = axis + count if axis < 0 else axis
+    if not 0 <= where < count:
+        raise OpError(f"axis={axis} does not exist: {x.text()} has axes 0..{count - 1}")
+    return where
+
+
+def repeat_factor(count: int) -> tuple[str, dict[str, int]]:
+    """The factor of batch-like axes in a cost formula: `B*` and its value, or nothing when they repeat nothing."""
+    return ("B*", {"B": count}) if count > 1 else ("", {})
+
+
 def need_spatial(op: str, x: Shape) -> tuple[int, ...]:
     """The window axes of an op that slides along 1, 2 or 3 of them (conv, pools)."""
     if not x.spatial:

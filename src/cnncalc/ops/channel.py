@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import OpError
 from ..expr import Step
 from ..ir import Shape
-from .base import SCRAMBLED, Calc, Context, Op, boolean, integer, make, need_map, register, whole
+from .base import SCRAMBLED, Calc, Context, Op, boolean, integer, make, need_map, register, whole, written_axis
 
 
 @register
@@ -66,9 +66,7 @@ class Slice(Op):
         x, picked = inputs[0], args["channels"]
         dims = x.dims()
         axis = args.get("axis", -1)
-        where = axis + len(dims) if axis < 0 else axis
-        if not 0 <= where < len(dims):
-            raise OpError(f"axis={axis} does not exist: {x.text()} has axes 0..{len(dims) - 1}")
+        where = written_axis(x, axis)
         n = dims[where]
         what = "channels" if where == len(dims) - 1 else f"positions along axis {axis}"
         if picked[0] == "range":

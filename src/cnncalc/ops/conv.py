@@ -23,6 +23,7 @@ from .base import (
     padding,
     pair,
     register,
+    repeat_factor,
     whole,
 )
 
@@ -127,11 +128,6 @@ def _plural(unit: str) -> str:
     return unit
 
 
-def _repeat(x: Shape) -> tuple[str, dict[str, int]]:
-    """The factor of the batch-like axes in a cost formula: `B*` and its value, or nothing."""
-    return ("B*", {"B": x.repeats}) if x.lead else ("", {})
-
-
 @register
 class Conv(Op):
     name = "conv"
@@ -170,7 +166,7 @@ def conv_calc(x: Shape, c_out: int, args: dict[str, Any], g: int, ctx: Context, 
         if args.get("bias", True) and ctx.count_biases:
             calc.biases = calc.step(Step.of("biases", "C_out", C_out=c_out))
     outs = dict(zip(OUT_LABELS[rank], out, strict=True))
-    rep, reps = _repeat(x)
+    rep, reps = repeat_factor(x.repeats)
     calc.macs = calc.step(
         Step.of(
             "MACs", f"{rep}{'*'.join(outs)}*C_out*{k_terms}*{per_group}", **reps, **outs, C_out=c_out, **kernel,
@@ -243,7 +239,7 @@ class ConvTranspose(Op):
                 calc.biases = calc.step(Step.of("biases", "C_out", C_out=c_out))
         # Each input value meets the whole kernel: PyTorch's FLOP counter and fvcore count it so.
         ins = dict(zip(IN_LABELS[rank], sizes, strict=True))
-        rep, reps = _repeat(x)
+        rep, reps = repeat_factor(x.repeats)
         calc.macs = calc.step(
             Step.of(
                 "MACs", f"{rep}{'*'.join(ins)}*C_in*{per_group}*{k_terms}", **reps, **ins, C_in=c_in, C_out=c_out,

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import OpError
 from ..expr import Step
 from ..ir import Shape
-from .base import MERGE, SCRAMBLED, Calc, Context, Op, integer, make, register
+from .base import MERGE, SCRAMBLED, Calc, Context, Op, integer, make, register, written_axis
 
 
 def _describe(names: tuple[str, ...], shapes: list[Shape]) -> str:
@@ -41,9 +41,7 @@ class Concat(Op):
             calc.output = first.with_channels(c)
             return calc
         dims = first.dims()
-        where = axis + len(dims) if axis < 0 else axis
-        if not 0 <= where < len(dims):
-            raise OpError(f"axis={axis} does not exist: {first.text()} has axes 0..{len(dims) - 1}")
+        where = written_axis(first, axis)
         for x in inputs[1:]:
             other = x.dims()
             if (

@@ -49,6 +49,15 @@ def _last_axes(x: Shape, n: int, op: str) -> tuple[dict[str, int], str]:
 _AXES = {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
 
+def _affine(calc: Calc, gamma: bool, beta: bool, formula: str, values: dict[str, int]) -> Calc:
+    """A norm's learnt scale (gamma) and shift (beta), one of each per normalised value."""
+    if gamma:
+        calc.weights = calc.step(Step.of("gamma", formula, **values))
+        if beta:
+            calc.biases = calc.step(Step.of("beta", formula, **values))
+    return calc
+
+
 @register
 class LayerNorm(Op):
     name = "layernorm"
@@ -63,12 +72,7 @@ class LayerNorm(Op):
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x = inputs[0]
         values, formula = _last_axes(x, args.get("n", 1), self.name)
-        calc = Calc(x)
-        if args.get("affine", True):
-            calc.weights = calc.step(Step.of("gamma", formula, **values))
-            if args.get("beta", True):
-                calc.biases = calc.step(Step.of("beta", formula, **values))
-        return calc
+        return _affine(Calc(x), args.get("affine", True), args.get("beta", True), formula, values)
 
 
 @register
@@ -83,10 +87,7 @@ class RMSNorm(Op):
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x = inputs[0]
         values, formula = _last_axes(x, args.get("n", 1), self.name)
-        calc = Calc(x)
-        if args.get("affine", True):
-            calc.weights = calc.step(Step.of("gamma", formula, **values))
-        return calc
+        return _affine(Calc(x), args.get("affine", True), False, formula, values)
 
 
 @register
@@ -100,11 +101,7 @@ class GroupNorm(Op):
         x, g = inputs[0], args.get("g", 32)
         if x.c % g:
             raise OpError(f"groups g={g} must divide the {x.c} channels")
-        calc = Calc(x)
-        if args.get("affine", True):
-            calc.weights = calc.step(Step.of("gamma", "C", C=x.c))
-            calc.biases = calc.step(Step.of("beta", "C", C=x.c))
-        return calc
+        return _affine(Calc(x), args.get("affine", True), True, "C", {"C": x.c})
 
 
 @register
@@ -121,10 +118,7 @@ class InstanceNorm(Op):
         if x.positions == 1:
             # Each channel is normalised over its own positions: PyTorch refuses one (F.instance_norm, training).
             raise OpError(f"instancenorm needs more than one position per channel, but its input is {x.text()}")
-        calc = Calc(x)
-        if args.get("affine", False):
-            calc.weights = calc.step(Step.of("gamma", "C", C=x.c))
-            calc.biases = calc.step(Step.of("beta", "C", C=x.c))
+        calc = _affine(Calc(x), args.get("affine", False), True, "C", {"C": x.c})
         if args.get("track", False):
             calc.buffers = calc.step(Step.of("running mean and variance", "2*C", C=x.c))
         return calc

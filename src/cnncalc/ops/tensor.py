@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,16 +22,10 @@ from .base import (
     choice,
     make,
     register,
+    repeat_factor,
     shape,
     whole,
 )
-
-
-def _product(values: tuple[int, ...]) -> int:
-    n = 1
-    for v in values:
-        n *= v
-    return n
 
 
 def _batch(a: tuple[int, ...], b: tuple[int, ...], what: str) -> tuple[int, ...]:
@@ -82,12 +77,8 @@ class MatMul(Op):
             )
         batch = _batch(batch_a, batch_b, "matmul")
         calc = Calc(_shape_of(batch, n, m, not a.spatial and not a.lead), rf=SCRAMBLED)
-        values: dict[str, int] = {"N": n, "K": k, "M": m}
-        formula = "N*K*M"
-        if _product(batch) > 1:
-            values = {"B": _product(batch), **values}
-            formula = "B*N*K*M"
-        calc.macs = calc.step(Step.of("MACs", formula, **values))
+        rep, reps = repeat_factor(math.prod(batch))
+        calc.macs = calc.step(Step.of("MACs", f"{rep}N*K*M", **reps, N=n, K=k, M=m))
         return calc
 
 
@@ -144,11 +135,8 @@ class Attention(Op):
                 )
         # Every query sees every key: a global field, unless lead axes hold windows whose tokens see only their own.
         calc = Calc(Shape.of(v.c, q.sizes, batch), rf=ATTEND if not batch else SCRAMBLED)
-        values: dict[str, int] = {"h": heads, "L_q": l_q, "L_k": l_k}
-        rep = ""
-        if _product(batch) > 1:
-            values = {"B": _product(batch), **values}
-            rep = "B*"
+        rep, reps = repeat_factor(math.prod(batch))
+        values = {**reps, "h": heads, "L_q": l_q, "L_k": l_k}
         qk = calc.step(Step.of("QK^T MACs", f"{rep}h*L_q*L_k*d_k", **values, d_k=q.c // heads))
         av = calc.step(Step.of("AV MACs", f"{rep}h*L_q*L_k*d_v", **values, d_v=v.c // heads))
         calc.step(Step.of("softmax (exponentials, not MACs)", f"{rep}h*L_q*L_k", **values))
