@@ -58,7 +58,7 @@ def test_residual_block_keeps_its_input_alive() -> None:
     # out {input, b, out} 3072, frees input and b. Without the skip the input would go after a: a peak of 2048.
     m = estimate(cnncalc.load(RESIDUAL))
     rows = {x.name: x for x in m.layers}
-    assert rows["b"].alive == ("input", "r", "b")
+    assert m.alive_at("b") == ("input", "r", "b") and rows["b"].alive_count == 3
     assert rows["out"].freed == ("input", "b")
     assert m.peak.value == 3072 * 4
     plain = estimate(cnncalc.load(RESIDUAL.replace("out: add from=input,b", "")))
@@ -106,12 +106,17 @@ def test_dtype_batch_and_optimizer_factors() -> None:
         m = estimate(model, batch=32, dtype=dtype)
         assert m.weights.value == params * size  # stored once, whatever the batch
         assert m.peak.value == 32 * 1024 * size
-        assert m.activations.value == 32 * values * size
+        assert m.outputs.value == 32 * values * size
+    # Kept for the backward pass (PyTorch's derivatives.yaml): conv1 its input (192), relu1 its output (512; conv1's
+    # output is not needed), pool1 its input (relu1's, counted once) and int64 indices (128 at 8 bytes), flat
+    # nothing (a view), fc1 its input (the pooled map under the view: 128).
+    saved = 192 + 512 + 128
     for optimizer, n in (("sgd", 0), ("momentum", 1), ("adam", 2)):
         m = estimate(model, batch=8, dtype="bf16", optimizer=optimizer, training=True)
         assert m.gradients.value == params * 2
         assert m.optimizer_state.value == n * params * 2
-        assert m.training_total.value == params * 2 * (2 + n) + 8 * values * 2
+        assert m.activations.value == 8 * (saved * 2 + 128 * 8)
+        assert m.training_total.value == params * 2 * (2 + n) + 8 * (saved * 2 + 128 * 8)
 
 
 def test_buffers_count_as_weights_not_gradients() -> None:
@@ -153,11 +158,17 @@ def test_cli_table_json_md(cli, tmp_path) -> None:  # type: ignore[no-untyped-de
     ("args", "phrase"),
     [
         (["nosuchnet"], "nosuchnet"),
-        (["resnet18", "--batch", "0"], "--batch 0"),
+        (["resnet18", "--batch", "0"], "'--batch': 0"),
         (["resnet18", "--dtype", "int8", "--training"], "int8"),
         (["resnet18", "--dtype", "fp64"], "fp64"),
         (["resnet18", "--input", "12x12"], "--input"),
         (["resnet18", "--optimizer", "lion"], "lion"),
+        (["resnet18", "--amp", "bf16", "--dtype", "fp16"], "--amp bf16"),
+        (["resnet18", "--amp", "fp8"], "fp8"),
+        (["resnet18", "--fit", "lots"], "--fit 'lots'"),
+        (["resnet18", "--fit", "h100,tpu"], "--fit 'tpu'"),
+        (["resnet18", "--checkpoint", "often"], "--checkpoint often"),
+        (["lenet5", "--checkpoint", "stage"], "no stages"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args: list[str], phrase: str) -> None:  # type: ignore[no-untyped-def]
@@ -165,3 +176,17 @@ def test_bad_input_is_one_line_and_exit_2(cli, args: list[str], phrase: str) -> 
     assert result.returncode == 2
     assert phrase in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_fit_answers_on_one_screen(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("memory", "resnet50", "--training", "--optimizer", "adam", "--amp", "fp16", "--fit", "24GiB")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) <= 24
+    assert "--fit 24GiB (25,769,803,776 B): largest batch" in result.stdout
+    table = cli("memory", "resnet50", "--optimizer", "adam", "--fit", "h100,a100-40gb,rtx4090,t4").stdout
+    for device in ("h100", "a100-40gb", "rtx4090", "t4"):
+        assert device in table
+    assert "data sheet" in table
+    data = json.loads(cli("memory", "resnet18", "--optimizer", "sgd", "--fit", "t4", "--format", "json").stdout)
+    row = data["fit"][0]
+    assert row["capacity_bytes"] == 16 * 2**30 and row["bytes"] <= row["capacity_bytes"] < row["next_batch_bytes"]

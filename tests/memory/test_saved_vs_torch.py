@@ -1,0 +1,87 @@
+"""Saved activations of `cnncalc memory --training` against what PyTorch's autograd really keeps: the bytes of the
+distinct non-parameter storages `torch.autograd.graph.saved_tensors_hooks` sees in one training-mode forward of the
+torchvision model (FakeTensors on the CPU), batch 2, in fp32 and under `torch.autocast("cpu", dtype=torch.bfloat16)`.
+A representative set runs here; `bench/bench_memory.py` sweeps every zoo model and torchvision classifier."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+torch = pytest.importorskip("torch")
+torchvision = pytest.importorskip("torchvision")
+
+import cnncalc  # noqa: E402
+from cnncalc.teach.memory import estimate  # noqa: E402
+
+from .torch_memory import saved_bytes  # noqa: E402
+from .unet import UNet, unet_spec  # noqa: E402
+
+# Zoo name -> torchvision builder options that give the same network.
+ZOO = {
+    "resnet50": {},
+    "densenet121": {},
+    "mobilenet_v2": {},
+    "efficientnet_b0": {},
+    "convnext_tiny": {},
+    "vit_b_16": {},
+    "inception_v3": {"aux_logits": True, "init_weights": False},
+    "swin_t": {},
+    "regnet_y_400mf": {},
+}
+
+
+def _shape(model: cnncalc.Model) -> tuple[int, ...]:
+    x = model.layers[0].output
+    return (x.c, *x.sizes)
+
+
+@pytest.mark.parametrize("amp", [None, "bf16"])
+@pytest.mark.parametrize("name", list(ZOO))
+def test_zoo_saved_activations_within_3_percent(name: str, amp: str | None) -> None:
+    model = cnncalc.load(name)
+    ours = estimate(model, batch=2, training=True, amp=amp).activations.value
+    theirs = saved_bytes(lambda: getattr(torchvision.models, name)(**ZOO[name]), _shape(model), amp=_amp(amp))
+    assert ours == pytest.approx(theirs, rel=0.03)
+
+
+def _amp(amp: str | None) -> torch.dtype | None:
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[amp]
+
+
+@pytest.mark.parametrize("amp", [None, "bf16"])
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121"])
+def test_from_torch_saved_activations_within_3_percent(name: str, amp: str | None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = cnncalc.from_torch(getattr(torchvision.models, name)(), (3, 224, 224))
+    ours = estimate(model, batch=2, training=True, amp=amp).activations.value
+    theirs = saved_bytes(getattr(torchvision.models, name), (3, 224, 224), amp=_amp(amp))
+    assert ours == pytest.approx(theirs, rel=0.03)
+
+
+@pytest.mark.parametrize("amp", [None, "bf16"])
+def test_unet_with_inplace_relus(amp: str | None) -> None:
+    theirs = saved_bytes(UNet, (3, 128, 128), amp=_amp(amp))
+    for model in (cnncalc.load(unet_spec()), cnncalc.from_torch(UNet(), (3, 128, 128))):
+        assert estimate(model, batch=2, training=True, amp=amp).activations.value == pytest.approx(theirs, rel=0.03)
+
+
+def test_inplace_relu_after_bn_keeps_nothing_more() -> None:
+    # conv -> bn -> relu: the BN keeps the conv output; an in-place ReLU keeps its result, which is the BN output's
+    # storage, also what the next conv keeps. Out of place the ReLU output is a third tensor, but then nobody keeps
+    # the BN output: the same bytes. What differs is the step: the in-place net never holds both at once.
+    class Net(torch.nn.Module):
+        def __init__(self, inplace: bool) -> None:
+            super().__init__()
+            self.c1, self.bn, self.c2 = torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Conv2d(8, 8, 3)
+            self.act = torch.nn.ReLU(inplace=inplace)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.c2(self.act(self.bn(self.c1(x))))
+
+    for inplace in (False, True):
+        spec = f"input 16x16x3\nconv 8 k=3\nbn\nrelu inplace={str(inplace).lower()}\nconv 8 k=3"
+        ours = estimate(cnncalc.load(spec), batch=2, training=True).activations.value
+        assert ours == saved_bytes(lambda inplace=inplace: Net(inplace), (3, 16, 16))
