@@ -1,0 +1,89 @@
+"""The importer's quick ways to a call's output on the meta device give exactly what PyTorch gives.
+
+`from_torch` makes the outputs of some calls itself (`F.linear`, `torch.cat`, 2-D pooling) or once per signature
+(interpolation, attention, products), because PyTorch's meta versions of them are Python decompositions. Each is
+checked here against PyTorch's own meta output: shape, strides and dtype.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+from cnncalc.bridges import _torch_trace as trace  # noqa: E402
+
+META = torch.device("meta")
+
+
+def _same(got: Any, want: Any) -> None:
+    assert got is not None
+    assert (tuple(got.shape), got.stride(), got.dtype) == (tuple(want.shape), want.stride(), want.dtype)
+
+
+def _meta(*shape: int, dtype: Any = torch.float32) -> Any:
+    return torch.empty(shape, device=META, dtype=dtype)
+
+
+@pytest.mark.parametrize(("name", "size", "k", "s", "p", "d", "ceil"), [
+    (name, size, k, s, p, d, ceil)
+    for name in ("max_pool2d", "avg_pool2d")
+    for size, k, s, p, d, ceil in itertools.product([5, 8, 13], [1, 2, 3], [1, 2, 3], [0, 1], [1, 2], [False, True])
+    if name == "max_pool2d" or d == 1
+])  # fmt: skip
+def test_pooling(name: str, size: int, k: int, s: int, p: int, d: int, ceil: bool) -> None:
+    x = _meta(1, 2, size, size + 1)
+    args = (x, k, s, p, d, ceil) if name == "max_pool2d" else (x, k, s, p, ceil)
+    func = torch.max_pool2d if name == "max_pool2d" else F.avg_pool2d
+    try:
+        want = func(*args)
+    except RuntimeError:
+        assert trace._pool2d_meta(torch, META, name, args, {}) is None  # PyTorch's own refusal, left to PyTorch
+        return
+    _same(trace._pool2d_meta(torch, META, name, args, {}), want)
+    if name == "max_pool2d":  # as F.max_pool2d passes them
+        keys = {"stride": s, "padding": p, "dilation": d, "ceil_mode": ceil, "return_indices": False}
+        _same(trace._pool2d_meta(torch, META, name, (x, k), keys), want)
+        assert trace._pool2d_meta(torch, META, name, (x, k), {**keys, "return_indices": True}) is None
+
+
+@pytest.mark.parametrize("x_shape", [(5,), (2, 5), (1, 7, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear(x_shape: tuple[int, ...], bias: bool) -> None:
+    x, w = _meta(*x_shape), _meta(6, 5)
+    b = _meta(6) if bias else None
+    _same(trace._linear_meta(torch, META, (x, w, b), {}), F.linear(x, w, b))
+    _same(trace._linear_meta(torch, META, (x, w), {"bias": b}), F.linear(x, w, bias=b))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, 2])
+def test_cat(dim: int) -> None:
+    parts = [_meta(2, 3, 4), _meta(2, 3, 4)]
+    parts[1] = parts[1] if dim not in (2, -1) else _meta(2, 3, 7)
+    parts[1] = parts[1] if dim != 1 else _meta(2, 5, 4)
+    _same(trace._cat_meta(torch, META, (parts, dim), {}), torch.cat(parts, dim))
+    _same(trace._cat_meta(torch, META, (parts,), {"dim": dim}), torch.cat(parts, dim=dim))
+    # a transposed (not contiguous) part: left to PyTorch, which decides the output's strides
+    assert trace._cat_meta(torch, META, ([_meta(4, 3).t(), _meta(3, 4)], 0), {}) is None
+
+
+def test_a_call_made_again_by_its_signature() -> None:
+    tracer = trace.Tracer.__new__(trace.Tracer)
+    tracer.torch, tracer.memo, tracer.meta_device = torch, {}, META
+    x = _meta(1, 8, 5, 5).permute(0, 2, 3, 1)  # channels last: the strides must carry over
+    for _ in range(2):
+        _same(tracer._memo_run(F.interpolate, (x.permute(0, 3, 1, 2),), {"scale_factor": 2.0}),
+              F.interpolate(x.permute(0, 3, 1, 2), scale_factor=2.0))  # fmt: skip
+    q = _meta(2, 4, 9, 16)
+    for _ in range(2):
+        _same(tracer._memo_run(F.scaled_dot_product_attention, (q, q, q), {}), F.scaled_dot_product_attention(q, q, q))
+    assert len(tracer.memo) == 2
+    # one argument of another value is another signature; an argument of an unknown kind is never remembered
+    tracer._memo_run(F.interpolate, (x.permute(0, 3, 1, 2),), {"scale_factor": 3.0})
+    assert len(tracer.memo) == 3
+    assert trace._memo_key(torch, F.interpolate, (x,), {"scale_factor": object()}) is None
+    assert trace._memo_key(torch, torch.cat, ([x, x],), {"out": x}) is None
