@@ -11,6 +11,11 @@ $(BIN)/python:
 demo: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(BIN)/cnncalc show posenet --no-bias
+	@echo
+	@echo "cnncalc is installed in $(VENV), which is not on your PATH yet. Either activate it (once per shell):"
+	@echo "    . $(VENV)/bin/activate"
+	@echo "    cnncalc show posenet"
+	@echo "or call it by its path: $(BIN)/cnncalc show posenet"
 
 # constraints.txt pins torch 2.14.1, torchvision 0.29.1 and timm 1.0.31 (on this machine's disk); a looser pin downloads GBs.
 test: $(BIN)/python system-packages

@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_web.py                      # 2,000 requests or 20 s, 8 at a time
     .venv/bin/python bench/bench_web.py --requests 500 --concurrency 4 --steps
     .venv/bin/python bench/bench_web.py --url http://127.0.0.1:8000   # a server already running
+    .venv/bin/python bench/bench_web.py --hostile 2     # and 2 clients sending tests/hardening/hostile meanwhile
 
 Without --url it starts `cnncalc serve --port 0` in a child process (so client and server do not share one
 interpreter lock) and stops it at the end. It only ever talks to 127.0.0.1. Every answer is checked: a status other
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -71,7 +73,37 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
-def run(url: str, body: dict[str, object], requests: int, seconds: float, concurrency: int, pid: int | None) -> None:
+HOSTILE = Path(__file__).parent.parent / "tests" / "hardening" / "hostile"
+
+
+def hostile_requests() -> list[tuple[str, str, bytes, dict[str, str]]]:
+    """(method, path, body, headers) of every hostile spec, answer table and request of the hostile-input suite."""
+    json_type = {"Content-Type": "application/json"}
+    out = []
+    for spec in sorted((HOSTILE / "specs").glob("*.cnn")):
+        text = spec.read_text(encoding="utf-8")
+        for path in ("/api/report", "/api/draw", "/api/export/latex"):
+            out.append(("POST", path, json.dumps({"spec": text}).encode(), json_type))
+    for table in sorted((HOSTILE / "answers").glob("*.csv")):
+        body = {"spec": "input 8x8x1\nconv 4 k=3\n", "answers_csv": table.read_text(encoding="utf-8")}
+        out.append(("POST", "/api/check", json.dumps(body).encode(), json_type))
+    for request in sorted((HOSTILE / "web").glob("*.json")):
+        r = json.loads(request.read_text(encoding="utf-8"))
+        body = r.get("body")
+        data = body if isinstance(body, str) else json.dumps(body) if body is not None else ""
+        out.append((r["method"], r["path"], data.encode(), {**json_type, **r.get("headers", {})}))
+    return out
+
+
+def run(
+    url: str,
+    body: dict[str, object],
+    requests: int,
+    seconds: float,
+    concurrency: int,
+    pid: int | None,
+    hostile: int = 0,
+) -> None:
     payload = json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     latencies: list[float] = []
@@ -117,6 +149,27 @@ def run(url: str, body: dict[str, object], requests: int, seconds: float, concur
     if body.get("zoo") == "resnet50" and body.get("bias", True) and expected != RESNET50_PARAMS:
         raise SystemExit(f"resnet50 reports {expected:,} params, not torchvision's {RESNET50_PARAMS:,}")
 
+    bad_requests = hostile_requests()
+    hostile_answers: Counter[int] = Counter()
+    running = True
+
+    def attacker(offset: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            i = offset
+            while running:
+                method, path, data, head = bad_requests[i % len(bad_requests)]
+                i += 1
+                try:
+                    res = client.request(method, path, content=data, headers=head)
+                    code = res.status_code
+                except httpx.HTTPError:
+                    code = -1
+                with lock:
+                    hostile_answers[code] += 1
+
+    attackers = [threading.Thread(target=attacker, args=(k * 7,)) for k in range(hostile)]
+    for t in attackers:
+        t.start()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     cpu_before = cpu_seconds(pid) if pid else None
     began = time.perf_counter()
@@ -127,6 +180,9 @@ def run(url: str, body: dict[str, object], requests: int, seconds: float, concur
         t.join()
     wall = time.perf_counter() - began
     cpu_after = cpu_seconds(pid) if pid else None
+    running = False
+    for t in attackers:
+        t.join()
 
     done = sorted(latencies)
     ms = [x * 1000 for x in done]
@@ -138,6 +194,11 @@ def run(url: str, body: dict[str, object], requests: int, seconds: float, concur
         f"max {ms[-1]:.1f}  mean {statistics.fmean(ms):.1f}"
     )
     print(f"errors      {sum(errors.values())}" + (f" ({dict(errors)})" if errors else ""))
+    if hostile:
+        print(f"hostile     {hostile} clients sent {sum(hostile_answers.values()):,} requests "
+              f"({len(bad_requests)} kinds), answered {dict(sorted(hostile_answers.items()))}")  # fmt: skip
+        if any((code >= 500 and code != 501) or code < 0 for code in hostile_answers):
+            print("FAIL: a hostile request got a 5xx or no answer")
     if cpu_before is not None and cpu_after is not None and done:
         used = cpu_after - cpu_before
         print(f"server CPU  {1000 * used / len(done):.1f} ms a request ({used:.1f} s in all)")
@@ -151,6 +212,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=2000, help="stop after this many requests (default 2000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="or after this many seconds (default 20)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
+    parser.add_argument("--hostile", type=int, default=0,
+                        help="clients sending the hostile-input suite's requests meanwhile (default 0)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("--url: this load test only runs against a server on this machine (loopback)")
@@ -164,7 +227,7 @@ def main(argv: list[str]) -> None:
     if url is None:
         proc, url = start_server()
     try:
-        run(url, body, args.requests, args.seconds, args.concurrency, proc.pid if proc else None)
+        run(url, body, args.requests, args.seconds, args.concurrency, proc.pid if proc else None, args.hostile)
     finally:
         if proc is not None:
             proc.terminate()

@@ -5,6 +5,7 @@
     .venv/bin/python bench/sweep.py summary --set timm                 # what the oracle cache holds, errors grouped
     .venv/bin/python bench/sweep.py compare --set torchvision          # cnncalc.api.from_torch against the oracle
     .venv/bin/python bench/sweep.py compare --set timm --limit 50 --pattern 'resnet*'
+    .venv/bin/python bench/sweep.py compare --set timm --models resnet18,vit_tiny_patch16_224 --repeat 3
 
 `--set` is timm, torchvision or all (the default of oracle and summary; compare defaults to torchvision). Run it with
 `nice -n 10` on a shared machine. Every model is built with `weights=None` / `pretrained=False` (detection and
@@ -30,6 +31,10 @@ for optical flow), catches whatever it raises or warns, writes its rows into ben
 (replacing those models' rows, keeping the other models' rows of earlier runs), and prints, for the selection, how
 many models have exact params and MACs within 0.1%, the median and max of cnncalc_seconds / oracle_seconds, the
 errors grouped and the worst misses. Every run builds the rows afresh: the importer changes, the oracle does not.
+The speed is measured in the same worker, on the same model, right after the import: `oracle_seconds` of a compare
+row is a `FlopCounterMode` forward timed there (not the cached one), and with `--repeat N` both are timed N times and
+the best of each kept; the summary prints the distribution of cnncalc_seconds / oracle_seconds (min, p10, median,
+p90, max, how many are over 0.5) and the slowest models.
 
 Models run in subprocesses of `--chunk` models (20) each, so memory stays bounded and a crash loses one model; a
 model is stopped after `--timeout` seconds (60) and recorded as a timeout.
@@ -264,7 +269,24 @@ def _oracle_one(which: str, name: str) -> dict[str, Any]:
     return row
 
 
-def _compare_one(which: str, name: str, inputs: list[tuple[int, ...]]) -> dict[str, Any]:
+def _time_oracle(model: Any, inputs: list[tuple[int, ...]]) -> float:
+    """Seconds of one `FlopCounterMode` forward, as `_oracle_one` runs it; the parameters' flags are put back."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    model.requires_grad_(False)
+    xs = [torch.zeros(s, device="meta") for s in inputs]
+    start = time.perf_counter()
+    with torch.no_grad(), FlopCounterMode(display=False):
+        model(*xs)
+    seconds = time.perf_counter() - start
+    for p, flag in flags:
+        p.requires_grad_(flag)
+    return seconds
+
+
+def _compare_one(which: str, name: str, inputs: list[tuple[int, ...]], repeat: int = 1) -> dict[str, Any]:
     row: dict[str, Any] = {"model": name}
     stage = "build"
     try:
@@ -273,11 +295,18 @@ def _compare_one(which: str, name: str, inputs: list[tuple[int, ...]]) -> dict[s
         from cnncalc.api import from_torch
 
         shapes: Any = [s[1:] for s in inputs] if len(inputs) > 1 else inputs[0][1:]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            start = time.perf_counter()
-            result = from_torch(model, shapes)
-            row["cnncalc_seconds"] = round(time.perf_counter() - start, 4)
+        ours, theirs = [], []
+        for _ in range(repeat):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                start = time.perf_counter()
+                result = from_torch(model, shapes)
+                ours.append(time.perf_counter() - start)
+            stage = "oracle timing"
+            theirs.append(_time_oracle(model, inputs))
+            stage = "import"
+        row["cnncalc_seconds"] = round(min(ours), 4)
+        row["oracle_seconds"] = round(min(theirs), 4)
         row["cnncalc_params"] = int(result.totals.params)
         row["cnncalc_macs"] = int(result.totals.macs)
         row["warnings"] = len(caught)
@@ -314,7 +343,7 @@ def _warm_up(mode: str) -> None:
             from_torch(net, (3, 3, 3))
 
 
-def worker(mode: str, which: str, timeout: float, items: list[str]) -> None:
+def worker(mode: str, which: str, timeout: float, items: list[str], repeat: int = 1) -> None:
     """Runs in the subprocess: `START name` and then `RESULT {json}` on the protocol stream for each model."""
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever a model prints goes to the worker's log, not into the protocol
@@ -329,7 +358,10 @@ def worker(mode: str, which: str, timeout: float, items: list[str]) -> None:
         print(f"START {name}", file=proto)
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            row = _oracle_one(which, name) if mode == "oracle" else _compare_one(which, name, parse_input(shapes))
+            if mode == "oracle":
+                row = _oracle_one(which, name)
+            else:
+                row = _compare_one(which, name, parse_input(shapes), repeat)
         except _Timeout:
             row = {"model": name, "error": "timeout: over the time limit"}
         finally:
@@ -341,13 +373,19 @@ def worker(mode: str, which: str, timeout: float, items: list[str]) -> None:
 
 
 def _run_chunk(
-    mode: str, which: str, items: list[str], timeout: float, on_row: Callable[[dict[str, Any]], None]
+    mode: str,
+    which: str,
+    items: list[str],
+    timeout: float,
+    on_row: Callable[[dict[str, Any]], None],
+    repeat: int = 1,
 ) -> set[str]:
     """One worker over `items`; returns the models it settled (a result, a timeout or a crash)."""
     handled: set[str] = set()
     lines: queue.Queue[str | None] = queue.Queue()
     with tempfile.TemporaryFile("w+") as log:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "_worker", mode, which, str(timeout), *items]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "_worker", mode, which, str(timeout), str(repeat)]
+        cmd += items
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True, env=env)
 
@@ -422,6 +460,7 @@ def run_all(
     chunk: int,
     on_row: Callable[[dict[str, Any]], None],
     budget: float | None = None,
+    repeat: int = 1,
 ) -> bool:
     """Every item in chunks; False if the time budget (seconds) ran out first."""
     start = time.monotonic()
@@ -430,7 +469,7 @@ def run_all(
         if budget is not None and time.monotonic() - start > budget:
             print(f"time budget spent: {len(pending)} models left for a later run", flush=True)
             return False
-        handled = _run_chunk(mode, which, pending[:chunk], timeout, on_row)
+        handled = _run_chunk(mode, which, pending[:chunk], timeout, on_row, repeat)
         pending = [i for i in pending if i.partition("=")[0] not in handled]
     return True
 
@@ -482,7 +521,10 @@ class Appender:
 # ----------------------------------------------------------------------------- commands
 
 
-def select(names: list[str], pattern: str | None, limit: int | None) -> list[str]:
+def select(names: list[str], pattern: str | None, limit: int | None, models: str | None = None) -> list[str]:
+    if models:
+        wanted = set(models.split(","))
+        names = [n for n in names if n in wanted]
     if pattern:
         names = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
     return names[:limit] if limit is not None else names
@@ -608,13 +650,7 @@ def summarize_compare(which: str, rows: list[dict[str, Any]], left_out: Counter[
     print(f"  MACs within 0.1%:   {close}/{n} ({pct:.1f}%)")
     print(f"  both:               {both}/{n}")
     print(f"  importer raised:    {len(errors)}/{n}; warned: {warned}/{n}")
-    ratios = [(r["time_ratio"], r["model"]) for r in rows if r.get("time_ratio") is not None]
-    if ratios:
-        top = max(ratios)
-        print(
-            f"  time cnncalc/oracle: median {statistics.median(x for x, _ in ratios):.2f}x, "
-            f"max {top[0]:.2f}x ({top[1]}), over {len(ratios)} models"
-        )
+    print_ratios(rows)
     if errors:
         print("  errors, grouped:")
         print_groups([r["error"] for r in errors], top=15, indent="    ")
@@ -631,7 +667,23 @@ def summarize_compare(which: str, rows: list[dict[str, Any]], left_out: Counter[
             )
 
 
-def run_compare(which: str, names: list[str], *, timeout: float, chunk: int, worst: int) -> None:
+def print_ratios(rows: list[dict[str, Any]], target: float = 0.5, slowest: int = 10) -> None:
+    """The distribution of cnncalc_seconds / oracle_seconds, how many models are over `target`, the slowest."""
+    ratios = sorted(((r["time_ratio"], r["model"]) for r in rows if r.get("time_ratio") is not None), reverse=True)
+    if not ratios:
+        return
+    values = sorted(x for x, _ in ratios)
+    cuts = statistics.quantiles(values, n=10, method="inclusive") if len(values) > 1 else values * 9
+    over = sum(1 for x in values if x > target)
+    print(
+        f"  time cnncalc/oracle over {len(values)} models: min {values[0]:.2f}, p10 {cuts[0]:.2f}, "
+        f"median {statistics.median(values):.2f}, p90 {cuts[-1]:.2f}, max {values[-1]:.2f}; "
+        f"{over} over {target} ({100 * over / len(values):.1f}%)"
+    )
+    print("  slowest: " + ", ".join(f"{m} {x:.2f}" for x, m in ratios[:slowest]))
+
+
+def run_compare(which: str, names: list[str], *, timeout: float, chunk: int, worst: int, repeat: int = 1) -> None:
     oracle = run_oracle(which, names, timeout=timeout, chunk=chunk)
     usable = [n for n in names if n in oracle and not oracle[n]["error"]]
     left_out = Counter(
@@ -661,7 +713,8 @@ def run_compare(which: str, names: list[str], *, timeout: float, chunk: int, wor
 
     print(f"compare {which}: {len(usable)} models", flush=True)
     try:
-        run_all("compare", which, [f"{n}={oracle[n]['input']}" for n in usable], timeout, chunk, on_row)
+        items = [f"{n}={oracle[n]['input']}" for n in usable]
+        run_all("compare", which, items, timeout, chunk, on_row, repeat=repeat)
     finally:
         append.close()
     rows.sort(key=lambda r: r["model"])
@@ -674,8 +727,8 @@ def run_compare(which: str, names: list[str], *, timeout: float, chunk: int, wor
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_worker"]:
-        mode, which, timeout, *items = argv[1:]
-        worker(mode, which, float(timeout), items)
+        mode, which, timeout, repeat, *items = argv[1:]
+        worker(mode, which, float(timeout), items, int(repeat))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -685,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--set", dest="which", choices=[*SETS, "all"], default=default)
         p.add_argument("--limit", type=int, help="only the first N models (in name order) that match")
         p.add_argument("--pattern", help="only models whose name matches this glob, e.g. 'resnet*'")
+        p.add_argument("--models", help="only these models, by name, comma-separated")
         if command != "summary":
             p.add_argument("--chunk", type=int, default=20, help="models per subprocess (20)")
             p.add_argument("--timeout", type=float, default=60.0, help="seconds per model (60)")
@@ -693,12 +747,13 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--budget", type=float, help="minutes after which no new chunk starts")
         if command == "compare":
             p.add_argument("--worst", type=int, default=30, help="how many of the worst misses to list (30)")
+            p.add_argument("--repeat", type=int, default=1, help="time each side this many times, keep the best (1)")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     sets = SETS if args.which == "all" else (args.which,)
     start = time.monotonic()
     for which in sets:
-        names = select(model_names(which), args.pattern, args.limit)
+        names = select(model_names(which), args.pattern, args.limit, args.models)
         if args.command == "oracle":
             budget = None if args.budget is None else max(0.0, args.budget * 60 - (time.monotonic() - start))
             run_oracle(
@@ -708,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "summary":
             summarize_oracle(which, names)
         else:
-            run_compare(which, names, timeout=args.timeout, chunk=args.chunk, worst=args.worst)
+            run_compare(which, names, timeout=args.timeout, chunk=args.chunk, worst=args.worst, repeat=args.repeat)
     print(f"\nwall time {time.monotonic() - start:.0f} s")
     return 0
 

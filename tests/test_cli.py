@@ -35,9 +35,14 @@ def test_json_follows_the_contract(cli) -> None:  # type: ignore[no-untyped-def]
     for layer in report["layers"]:
         assert set(layer) == layer_keys
         assert layer["params"] == layer["weights"] + layer["biases"]
-    assert set(report["totals"]) == {"params", "weights", "biases", "buffers", "macs", "flops", "activation_bytes"}
+    contract = {"params", "weights", "biases", "buffers", "macs", "flops", "activation_bytes"}
+    # Fields are only ever added: the buffers by kind sit beside the contract's `buffers`.
+    added = {"running_statistics", "other_buffers", "fixed_tables", "inference_peak_bytes"}
+    assert set(report["totals"]) == contract | added
+    kinds = report["totals"]["running_statistics"] + report["totals"]["other_buffers"]
+    assert kinds == report["totals"]["buffers"]
     assert report["totals"]["flops"] == 2 * report["totals"]["macs"]
-    assert report["totals"]["params"] == 6_260_320  # seed 000
+    assert report["totals"]["params"] == 6_260_320  # the pose homework's answer
     by_name = {x["name"]: x for x in report["layers"]}
     assert by_name["flat"]["output_shape"] == [3200] and by_name["flat"]["rf"] is None
     assert by_name["conv1"]["rf"] == {"size": 9, "jump": 1, "start": 4.5}  # 9x9 kernel, no padding
@@ -153,3 +158,23 @@ def test_an_unknown_op_is_never_counted_as_zero(cli) -> None:  # type: ignore[no
     assert report["totals"]["macs"] == 6 * 6 * 4 * 3 * 3 * 3  # the conv only
     table = cli("show", "-", stdin=spec).stdout
     assert "? MACs unknown for 1 layer(s) (g)" in table
+
+
+def test_zoo_fits_the_terminal() -> None:
+    import os
+    import subprocess
+    import sys
+
+    for columns in (80, 120):
+        env = {**os.environ, "COLUMNS": str(columns)}
+        out = subprocess.run(
+            [sys.executable, "-m", "cnncalc.cli", "zoo"], capture_output=True, text=True, env=env, check=True
+        ).stdout
+        assert max(len(line) for line in out.splitlines()) <= columns
+        assert "resnet50" in out and "25,557,032" in out  # torchvision's published resnet50 params
+    full = subprocess.run(
+        [sys.executable, "-m", "cnncalc.cli", "zoo", "--format", "csv"], capture_output=True, text=True, check=True
+    ).stdout
+    header, *rows = full.splitlines()
+    assert header.split(",")[:3] == ["name", "input", "params"]
+    assert any("torchvision.models.resnet50" in row for row in rows)  # the wide form keeps every source whole

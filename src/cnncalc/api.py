@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,23 @@ class Model:
         from .passes.conventions import conventions
 
         return conventions(self)
+
+    def memory(
+        self,
+        batch: int = 1,
+        *,
+        training: bool = False,
+        optimizer: str = "sgd",
+        dtype: str = "fp32",
+        amp: str | None = None,
+        fit: str | None = None,
+    ) -> Any:
+        """`cnncalc memory`'s figures (a `MemoryEstimate`): weights, the inference peak, and with `training` the
+        gradients, optimizer state, what autograd keeps and the peak of a training step; `amp` ("fp16" or "bf16")
+        as torch.autocast; `fit` ("24GiB" or "h100,t4") the largest batch that fits."""
+        from .teach.memory import estimate
+
+        return estimate(self, batch=batch, dtype=dtype, optimizer=optimizer, training=training, amp=amp, fit=fit)
 
     def to_torch(self) -> Any:
         """An `nn.Module` that computes exactly this network (needs the `torch` extra)."""
@@ -114,13 +134,11 @@ def read_graph(source: str | Path | Graph, options: Mapping[str, Any] | None = N
         from .bridges.onnx_import import graph_from_onnx
 
         return graph_from_onnx(Path(source))
-    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
-        path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CnnCalcError(f"{path}: cannot read it: {exc}") from None
-        return parse_spec(text, source=str(path), name=path.stem)
+    if isinstance(source, Path) or ("\n" not in source and os.path.lexists(source)):
+        from .files import read_text_file
+
+        path = Path(source)  # a directory, FIFO or device is refused by name, not read
+        return parse_spec(read_text_file(path), source=str(path), name=path.stem)
     text = source.strip()
     if text in zoo.names():
         return zoo.build(text, options)
@@ -162,44 +180,124 @@ def from_torch(
     return Model(graph, analyze(graph, Settings(count_biases=bias, layout=layout, strict=strict)))
 
 
-def parse_input_override(text: str | Mapping[str, Any], graph: Graph) -> dict[str, Shape]:
-    """`224x224x3` for a network with one input, or `name=HxWxC` (or a mapping) for several."""
+def _order(layout: str) -> str:
+    return "CxHxW" if layout == "chw" else "HxWxC"
+
+
+def read_input_text(text: str, layout: str = "hwc") -> list[tuple[str | None, str, Shape]]:
+    """`--input` text: one shape, or `name=shape,...` for several inputs; shapes in `layout` order (`chw`: channels
+    first, as PyTorch writes them). Every malformed form is one CnnCalcError naming the part and what would fit."""
+    order = _order(layout)
+    parts = [p.strip() for p in str(text).split(",")]
+    named = [p for p in parts if "=" in p]
+    if named and len(named) != len(parts):
+        unnamed = next(p for p in parts if "=" not in p)
+        raise CnnCalcError(f"--input {text}: {unnamed!r} has no name; write name={order} for every input")
+    if not named and len(parts) > 1:
+        raise CnnCalcError(f"--input {text}: several shapes need names: name={order},name={order}")
+    out: list[tuple[str | None, str, Shape]] = []
+    for part in parts:
+        name, _, value = part.rpartition("=")
+        if named and not name.strip().isidentifier():
+            raise CnnCalcError(f"--input {text}: {part!r}: write name={order}, the name of an input of the network")
+        out.append((name.strip() or None, value.strip(), _read_shape(value.strip(), layout, text)))
+    return out
+
+
+def _read_shape(value: str, layout: str, whole: str) -> Shape:
+    example = "3x224x224" if layout == "chw" else "224x224x3"
+    try:
+        shape = shape_param()[0](value)
+    except ValueError as exc:
+        reason = str(exc).replace("HxWxC (like 224x224x3)", f"{_order(layout)} (like {example})")
+        if layout == "chw":
+            reason = reason.replace("DxHxWxC", "CxDxHxW").replace("LxC", "CxL")
+        where = f"{value!r}: " if value != whole else ""
+        raise CnnCalcError(f"--input {whole}: {where}{reason}; an image is {_order(layout)}, e.g. {example}") from None
+    if layout == "chw" and shape.rank:
+        values = (*shape.sizes, shape.c)  # read in written order: the channels come first
+        shape = Shape.of(values[0], tuple(values[1:]), shape.lead)
+    return shape
+
+
+def _other_order(shape: Shape, layout: str) -> Shape:
+    """The same numbers read in the other order (HxWxC <-> CxHxW)."""
+    if layout == "chw":
+        return Shape.of(shape.sizes[-1], (shape.c, *shape.sizes[:-1]), shape.lead)
+    return Shape.of(shape.sizes[0], (*shape.sizes[1:], shape.c), shape.lead)
+
+
+def _written(shape: Shape, layout: str) -> str:
+    return shape.text("chw" if layout == "chw" else "hwc")
+
+
+def _order_fix(value: str, shape: Shape, layout: str) -> str:
+    """How to write `value`'s other reading: in this layout's order, or with the other --layout."""
+    other = _other_order(shape, layout)
+    flip = "hwc" if layout == "chw" else "chw"
+    return f"write --input {_written(other, layout)}, or keep {value} and add --layout {flip}"
+
+
+def _batch_hint(value: str) -> str:
+    values = value.lower().split("x")
+    if len(values) == 4 and values[0] == "1":
+        return f" (the batch is not written: {'x'.join(values[1:])})"
+    return ""
+
+
+def parse_input_override(text: str | Mapping[str, Any], graph: Graph, layout: str = "hwc") -> dict[str, Shape]:
+    """`224x224x3` for a network with one input, or `name=HxWxC` (or a mapping) for several; with `layout="chw"`
+    the text is read channels first (3x224x224)."""
     parse = shape_param()[0]
-    items: dict[str, Any]
-    if isinstance(text, Mapping):
-        items = dict(text)
-    elif "=" in text:
-        parts = text.split(",")
-        unnamed = [p for p in parts if "=" not in p]
-        if unnamed:
-            raise CnnCalcError(f"--input {text}: {unnamed[0]!r} has no name; write name=HxWxC for every input")
-        items = dict(part.split("=", 1) for part in parts)
-    else:
-        if len(graph.inputs) != 1:
-            names = ", ".join(n.name for n in graph.inputs)
-            raise CnnCalcError(f"--input {text}: the network has several inputs ({names}); write name=HxWxC")
-        items = {graph.inputs[0].name: text}
-    shapes = {}
     known = {n.name for n in graph.inputs}
-    for name, value in items.items():
+    entries: list[tuple[str | None, Any, str]]
+    if isinstance(text, Mapping):
+        entries = [(k, _read_shape(v, layout, v) if isinstance(v, str) else v, str(v)) for k, v in text.items()]
+    else:
+        entries = [(name, shape, value) for name, value, shape in read_input_text(text, layout)]
+    shapes = {}
+    for name, raw, value in entries:
+        if name is None:
+            if len(graph.inputs) != 1:
+                names = ", ".join(n.name for n in graph.inputs)
+                raise CnnCalcError(
+                    f"--input {text}: the network has several inputs ({names}); write name={_order(layout)}"
+                )
+            name = graph.inputs[0].name
         if name not in known:
             raise CnnCalcError(
                 f"--input {name}=...: the network has no input named {name!r} (inputs: {', '.join(sorted(known))})"
             )
         try:
-            shapes[name] = parse(value)
+            shape = parse(raw)
         except ValueError as exc:
             raise CnnCalcError(f"--input {value}: {exc}") from None
+        shapes[name] = shape
         before = next(n for n in graph.inputs if n.name == name).args.get("shape")
-        if isinstance(before, Shape) and before.rank != shapes[name].rank:
+        if not isinstance(before, Shape):
+            continue
+        if before.rank != shape.rank:
             raise CnnCalcError(
-                f"--input {value}: the layer {name} takes {_kind(before)}, like {before.text()}; "
-                f"{value} reads as {_kind(shapes[name])}"
+                f"--input {value}: the layer {name} takes {_kind(before, layout)}, like {_written(before, layout)}; "
+                f"{value} reads as {_kind(shape, layout)}{_batch_hint(value)}"
+            )
+        if shape.rank and shape.c != before.c and _other_order(shape, layout).c == before.c:
+            said = "C x H x W" if layout == "chw" else "H x W x C"
+            raise CnnCalcError(
+                f"--input {value}: read as {said} that is {shape.c} channels, but {name} takes {before.c} "
+                f"({_written(before, layout)}); {_order_fix(value, shape, layout)}"
             )
     return shapes
 
 
-def _kind(shape: Shape) -> str:
+def _kind(shape: Shape, layout: str = "hwc") -> str:
+    if layout == "chw":
+        return {
+            0: "a vector N",
+            1: "CxL (a signal or tokens)",
+            2: "CxHxW (an image)",
+            3: "CxDxHxW (a volume or video)",
+        }[shape.rank]
     return {0: "a vector N", 1: "LxC (a signal or tokens)", 2: "HxWxC (an image)", 3: "DxHxWxC (a volume or video)"}[
         shape.rank
     ]
@@ -229,11 +327,16 @@ def load(
         from .bridges.onnx_import import graph_from_onnx
 
         # An ONNX file is read at the size asked for: its initializers fix what a layer holds.
-        graph = graph_from_onnx(Path(source), input)
+        overrides = input
+        if isinstance(input, str):
+            overrides = {name: shape for name, _, shape in read_input_text(input, layout)}
+        elif isinstance(input, Mapping):
+            overrides = {k: _read_shape(v, layout, v) if isinstance(v, str) else v for k, v in input.items()}
+        graph = graph_from_onnx(Path(source), overrides)
     else:
         graph = read_graph(source, options)
         if input is not None:
-            graph = graph.with_input_shapes(parse_input_override(input, graph))
+            graph = graph.with_input_shapes(parse_input_override(input, graph, layout))
     settings = Settings(count_biases=bias, layout=layout, strict=strict)
     return Model(graph, analyze(graph, settings))
 
@@ -241,24 +344,66 @@ def load(
 __all__ = ["Model", "SpecError", "load", "read_graph"]
 
 
-def _load_python(reference: str, input: Any, **settings: Any) -> Model:
-    """`file.py:Name` with an `--input`: HxWxC text (as everywhere in cnncalc) or a PyTorch (C, H, W)."""
+def _load_python(reference: str, input: Any, *, layout: str = "hwc", **settings: Any) -> Model:
+    """`file.py:Name` with an `--input`: text in `layout` order (HxWxC by default, CxHxW with chw) or a PyTorch
+    (C, H, W)."""
     from .bridges.torch_import import load_module
 
+    order = _order(layout)
     if input is None:
-        raise CnnCalcError(f"{reference}: a PyTorch module needs an input shape: --input HxWxC (or input= in Python)")
+        raise CnnCalcError(f"{reference}: a PyTorch module needs an input shape: --input {order} (or input= in Python)")
+    entries = read_input_text(input, layout) if isinstance(input, str) else []
     module = load_module(reference)
-    if isinstance(input, str):
-        named: dict[str, tuple[int, ...]] = {}
-        shapes = []
-        for part in input.split(","):
-            key, _, text = part.rpartition("=")
-            shape = shape_param()[0](text)
-            torch_shape = (shape.c, *shape.sizes)
-            shapes.append(torch_shape)
-            if key:
-                named[key] = torch_shape
-        if named and len(named) != len(shapes):
-            raise CnnCalcError(f"--input {input}: name every input (name=HxWxC,...) or none")
-        input = named or (shapes[0] if len(shapes) == 1 else shapes)
-    return from_torch(module, input, name=reference.rpartition(":")[2], **settings)
+    name = reference.rpartition(":")[2]
+    if not entries:
+        return from_torch(module, input, name=name, layout=layout, **settings)
+    try:
+        return from_torch(module, _torch_shapes(entries), name=name, layout=layout, **settings)
+    except CnnCalcError as exc:
+        raise CnnCalcError(_traced_input_fix(str(exc), module, entries, layout)) from None
+
+
+def _torch_shapes(entries: list[tuple[str | None, str, Shape]]) -> Any:
+    shapes = [(shape.c, *shape.sizes) for _, _, shape in entries]
+    named = {key: torch_shape for (key, _, _), torch_shape in zip(entries, shapes, strict=True) if key}
+    return named or (shapes[0] if len(shapes) == 1 else shapes)
+
+
+def _traced_input_fix(message: str, module: Any, entries: list[tuple[str | None, str, Shape]], layout: str) -> str:
+    """A failed trace, and the input written the way it works when that is another order or without the batch."""
+    from .bridges.torch_import import graph_from_torch
+
+    if len(entries) != 1 or not entries[0][2].rank:
+        return message
+    key, value, shape = entries[0]
+    said = "C x H x W" if layout == "chw" else "H x W x C"
+    tries = [(_other_order(shape, layout), _order_fix(value, shape, layout))]
+    if shape.rank == 3 and value.lower().startswith("1x"):
+        batchless = _read_shape(value[2:], layout, value)
+        tries[:0] = [
+            (batchless, f"leave out the batch: --input {value[2:]}"),
+            (_other_order(batchless, layout), f"leave out the batch: {_order_fix(value[2:], batchless, layout)}"),
+        ]
+    for candidate, fix in tries:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                graph_from_torch(
+                    module, {key: (candidate.c, *candidate.sizes)} if key else (candidate.c, *candidate.sizes)
+                )
+        except CnnCalcError:
+            continue
+        return f"--input {value} read as {said} does not fit the module ({message.split(': ', 1)[-1]}); {fix}"
+    return f"{_in_order(message, layout)}; --input {value} is read as {said}"
+
+
+def _in_order(message: str, layout: str) -> str:
+    """The tracer's advice in PyTorch's order, e.g. `give (C, H, W), e.g. (3, 32, 32)`, in `--input`'s."""
+
+    def written(match: re.Match[str]) -> str:
+        axes = [a.strip() for a in match.group(1).split(",")]
+        if layout == "hwc" and axes[0] == "C":
+            axes = [*axes[1:], "C"]
+        return "give --input " + "x".join(axes)
+
+    return re.sub(r"give \(([A-Z, ]+)\)(, e\.g\. \([\d, ]+\))?", written, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import click
 from . import zoo
 from .api import load, read_graph
 from .commands import LazyGroup
-from .commands._common import zoo_options
+from .commands._common import layout_option, zoo_options
 from .errors import CnnCalcError
 from .ops.base import all_ops
 from .spec import parse_spec
@@ -20,6 +21,12 @@ from .spec import parse_spec
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json", "csv", "md", "spec", "latex")
+
+
+def _stdin() -> str:
+    from .files import read_stdin
+
+    return read_stdin()
 
 
 def _fail(message: str) -> None:
@@ -38,8 +45,13 @@ def main() -> None:
 @click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
-              help="show shapes as H x W x C or C x H x W")  # fmt: skip
-@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape (name=HxWxC for one of several)")
+              help="write shapes (the table's and --input's) as H x W x C or C x H x W")  # fmt: skip
+@click.option(
+    "--input",
+    "input_",
+    metavar="HxWxC",
+    help="replace the input shape, in --layout's order (name=HxWxC for one of several)",
+)
 @click.option("--no-bias", is_flag=True, help="count as if no layer had a bias")
 @click.option("--strict", is_flag=True, help="a non-exact output size is an error, not a warning")
 @click.option(
@@ -56,6 +68,12 @@ def main() -> None:
     help="the worked arithmetic of every layer (output size, weights, biases, params, MACs, receptive field), "
     "as text, or with --format md or latex (latex: a complete document)",
 )
+@click.option(
+    "--fragment",
+    is_flag=True,
+    help="with --format latex: the worked solution without the document around it, to \\input into your own "
+    "report (its preamble needs amsmath and array)",
+)
 def show(
     spec: str,
     options: tuple[str, ...],
@@ -67,6 +85,7 @@ def show(
     conventions_: bool,
     per_layer: bool,
     explain: bool,
+    fragment: bool,
 ) -> None:
     """Print the layer table of SPEC: a spec file, - for standard input, or a zoo name.
 
@@ -83,11 +102,14 @@ def show(
     if explain and fmt not in ("table", "md", "latex"):
         _fail(f"--explain prints text (the default), md or latex, not {fmt}")
         return
+    if fragment and fmt != "latex":
+        _fail("--fragment goes with --format latex (a part to \\input into your own document)")
+        return
 
     try:
         source: Any = spec
         if spec == "-":
-            source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
+            source = parse_spec(_stdin(), source="<stdin>", name="stdin")
         with warnings.catch_warnings():
             # Import warnings (an op cnncalc does not know) are listed under the table already.
             warnings.simplefilter("ignore")
@@ -106,8 +128,10 @@ def show(
     if explain or fmt == "latex":
         from .render.explain import explain_latex, explain_markdown, explain_text
 
-        render = {"md": explain_markdown, "latex": explain_latex}.get(fmt, explain_text)
-        click.echo(render(model.report), nl=False)
+        if fmt == "latex":
+            click.echo(explain_latex(model.report, fragment=fragment), nl=False)
+        else:
+            click.echo((explain_markdown if fmt == "md" else explain_text)(model.report), nl=False)
     elif fmt == "spec":
         click.echo(model.to_spec(), nl=False)
     elif fmt == "json":
@@ -121,9 +145,10 @@ def show(
 
 
 @main.command(name="zoo")
-@click.option("--format", "fmt", type=click.Choice(("table", "md", "json")), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(("table", "md", "csv", "json")), default="table", show_default=True,
+              help="table fits the terminal; md, csv and json give every field whole (source included)")  # fmt: skip
 def zoo_command(fmt: str) -> None:
-    """List the built-in networks: default input, params, MACs (at that input) and source."""
+    """List the built-in networks: default input, params, MACs (at that input), what each is and its source."""
     from .render.zoo import ZooRow, render_zoo
 
     rows = []
@@ -151,10 +176,22 @@ def zoo_command(fmt: str) -> None:
 @click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--to", "target", type=click.Choice(("torch",)), default="torch", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", help="where to write (default: standard output)")
-@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@click.option(
+    "--input",
+    "input_",
+    metavar="HxWxC",
+    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
+)
+@layout_option("how --input writes shapes: H x W x C, or C x H x W as PyTorch does")
 @click.option("--class-name", default=None, help="name of the generated nn.Module class")
 def export(
-    spec: str, options: tuple[str, ...], target: str, output: str, input_: str | None, class_name: str | None
+    spec: str,
+    options: tuple[str, ...],
+    target: str,
+    output: str,
+    input_: str | None,
+    layout: str,
+    class_name: str | None,
 ) -> None:
     """Write SPEC (a spec file, - or a zoo name) as a runnable PyTorch file: one nn.Module class."""
     from .bridges import require_torch
@@ -163,8 +200,8 @@ def export(
         require_torch()
         source: Any = spec
         if spec == "-":
-            source = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
-        model = load(source, input=input_, options=zoo_options(options))
+            source = parse_spec(_stdin(), source="<stdin>", name="stdin")
+        model = load(source, input=input_, options=zoo_options(options), layout=layout)
         code = model.to_torch_source(class_name)
     except CnnCalcError as exc:
         _fail(str(exc))
@@ -172,8 +209,12 @@ def export(
     if output == "-":
         click.echo(code, nl=False)
     else:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(code)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(code)
+        except OSError as exc:
+            _fail(f"-o {output}: cannot write it: {exc.strerror}")
+            return
         click.echo(f"wrote {output}: {len(model.layers)} layers, {model.totals.params:,} params", err=True)
 
 
@@ -191,20 +232,16 @@ def ops() -> None:
 
 
 def _load_for_teaching(spec: str, input_: str | None, no_bias: bool, layout: str = "hwc") -> Any:
-    source: Any = parse_spec(sys.stdin.read(), source="<stdin>", name="stdin") if spec == "-" else spec
+    source: Any = parse_spec(_stdin(), source="<stdin>", name="stdin") if spec == "-" else spec
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return load(source, input=input_, bias=not no_bias, layout=layout)
 
 
 def _read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            return f.read()
-    except OSError as exc:
-        raise CnnCalcError(f"{path}: cannot read it: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CnnCalcError(f"{path}: not a UTF-8 text file") from None
+    from .files import read_text_file
+
+    return read_text_file(path)  # regular files only, with a size limit (a FIFO or /dev/zero would never end)
 
 
 @main.command()
@@ -214,9 +251,14 @@ def _read_text(path: str) -> str:
               show_default=True, help="what --total counts")  # fmt: skip
 @click.option("--answers", metavar="FILE.csv", help="a student's table: layer, then output_shape, params, macs...")
 @click.option("--no-bias", is_flag=True, help="the question counts params without biases")
-@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@click.option(
+    "--input",
+    "input_",
+    metavar="HxWxC",
+    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
+)
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
-              help="how the answers write shapes")  # fmt: skip
+              help="how the answers and --input write shapes")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("text", "md", "json")), default="text", show_default=True)
 def check(
     spec: str, total: str | None, of: str, answers: str | None, no_bias: bool, input_: str | None, layout: str,
@@ -226,6 +268,9 @@ def check(
 
     Exits 0 when every answer is right, 1 when one is wrong (with the right figure and the likely slips),
     2 when the input cannot be read.
+
+    The course's other calculations are checked the same way: `cnncalc check loss --scores 3.2,5.1,-1.7 --label 0
+    --answer ce=0.89` (also linear, chain, batchnorm and lowrank; their options as `cnncalc loss --help` lists).
     """
     from .render.teach import render_checked
     from .teach.answers import Checked, check_answers, check_total, parse_number
@@ -233,9 +278,14 @@ def check(
 
     try:
         if total is None and answers is None:
-            graph = read_graph(spec) if spec != "-" else parse_spec(sys.stdin.read(), source="<stdin>", name="stdin")
-            load(graph)
-            click.echo(f"{spec}: ok, {len(graph.nodes)} layers")
+            graph = read_graph(spec) if spec != "-" else parse_spec(_stdin(), source="<stdin>", name="stdin")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # import warnings are in the model's own list
+                checked_model = load(graph)
+            raised = checked_model.warnings
+            click.echo(f"{spec}: ok, {len(graph.nodes)} layers" + (f", {len(raised)} warning(s):" if raised else ""))
+            for line in raised:
+                click.echo(f"  {line}")
             return
         model = _load_for_teaching(spec, input_, no_bias, layout)
         net = Network(model)
@@ -244,15 +294,15 @@ def check(
             try:
                 claimed = parse_number(total)
             except ValueError as exc:
-                raise CnnCalcError(f"--total {total}: {exc}") from None
+                raise CnnCalcError(f"--total {total[:40]}: {exc}") from None
             checked.verdicts.append(check_total(net, of, claimed))
         if answers is not None:
             found = check_answers(net, _read_text(answers), answers)
             checked.verdicts += found.verdicts
             checked.skipped += found.skipped
             if not found.verdicts:
-                raise CnnCalcError(f"{answers}: no answer could be read" + "".join(
-                    f"\n  line {s.line}: {s.message}" for s in found.skipped))  # fmt: skip
+                raise CnnCalcError(f"{answers}: no answer could be read (" + "; ".join(
+                    f"line {s.line}: {s.message}" for s in found.skipped[:3]) + ")")  # fmt: skip
     except CnnCalcError as exc:
         _fail(str(exc))
         return
@@ -268,19 +318,31 @@ def check(
 @click.option("--of", "of", type=click.Choice(("params", "weights", "macs", "flops")), default="params",
               show_default=True, help="what the `total` column counts")  # fmt: skip
 @click.option("--no-bias", is_flag=True, help="the question counts params without biases")
-@click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@click.option(
+    "--input",
+    "input_",
+    metavar="HxWxC",
+    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
+)
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
-              help="how the answers write shapes")  # fmt: skip
+              help="how the answers and --input write shapes")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("table", "md", "csv", "json")), default="table",
               show_default=True)  # fmt: skip
 def grade(key: str, answers: str, of: str, no_bias: bool, input_: str | None, layout: str, fmt: str) -> None:
-    """Grade a class file against the network KEY (a spec file or a zoo name): a score and the slips per student,
+    """Grade a class file against the network KEY (a spec file or a zoo name), or against an exercise key (the
+    key.json of `cnncalc exercise`: each student against their own sheet): a score and the slips per student,
     and how many students made each slip. A malformed row is reported with its line number and skipped."""
     from .render.teach import render_grades
     from .teach.diagnose import Network, figure_name
     from .teach.grade import grade as grade_class
 
     try:
+        if key.endswith(".json") and os.path.isfile(key):  # an exercise key: each student against their variant
+            from .teach.exercise_grade import grade_exercise, read_key
+
+            result = grade_exercise(read_key(_read_text(key), key), _read_text(answers), answers)
+            click.echo(render_grades(result, fmt, "each student against their own sheet"), nl=False)
+            return
         net = Network(_load_for_teaching(key, input_, no_bias, layout))
         result = grade_class(net, _read_text(answers), answers, of)
     except CnnCalcError as exc:

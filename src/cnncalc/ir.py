@@ -115,6 +115,26 @@ class Shape(_ShapeFields):
 
 AXIS_NAMES = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
+# The one limit on sizes: every number a layer is written with and every axis of every tensor (sides, channels,
+# heads) is at most this. Far above any real network, low enough that no figure grows past what floats and
+# Python's int-to-text conversion handle, and checked before any work is spent on a larger one.
+MAX_SIZE = 1_000_000_000
+
+
+def too_large(value: int | float) -> str | None:
+    """Why a size is refused, or None."""
+    if value > MAX_SIZE or value < -MAX_SIZE:
+        return f"too large: at most {MAX_SIZE:,}"
+    return None
+
+
+def shape_too_large(shape: Shape) -> str | None:
+    """Why a tensor's shape is refused (an axis past MAX_SIZE), or None."""
+    for v in (shape.c, *shape.sizes, *shape.lead):
+        if v > MAX_SIZE:
+            return f"shape {shape.text()} has an axis of {v:.3g}, over the limit of {MAX_SIZE:,} an axis"
+    return None
+
 
 @dataclass
 class Node:

@@ -14,7 +14,11 @@ MACS_CONVENTION = (
     "MACs: multiply-accumulates of conv, convT, fc and matrix products, attention included (as torchvision counts them)"
 )
 FLOPS_CONVENTION = "FLOPs = 2 x MACs; bias adds, normalisation, activations and pooling not counted"
-PARAMS_CONVENTION = "params: learnable (PyTorch's numel); buffers (batch-norm running statistics) apart"
+PARAMS_CONVENTION = (
+    "params: learnable (PyTorch's numel); buffers (values kept but not learnt: running statistics, fixed vectors) apart"
+)
+# Ops whose buffers are running statistics; every other buffer is reported as what it is ("other buffers").
+STATISTICS_OPS = frozenset({"bn", "instancenorm"})
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,9 @@ class Layer(NamedTuple):
             "rf": _rf_dict(self.field) if rf is False else rf,
             "warnings": list(self.warnings),
         }
+        fixed = fixed_values(self.op, self.output, self.weights, self.buffers)
+        if fixed:
+            out["fixed_table"] = fixed
         if self.aux:
             out["training_only"] = True
         return out
@@ -319,6 +326,26 @@ class Report:
         return {"layers": len(aux), "params": sum(x.params for x in aux), "macs": sum(x.macs or 0 for x in aux)}
 
     @property
+    def buffer_kinds(self) -> dict[str, int]:
+        """The buffers by what they are: running statistics (batch and instance norm) and other buffers (fixed
+        vectors, those of layers cnncalc does not know), which add up to `buffers`; and `fixed_tables`, the values of
+        tables a network makes at construction (relative-position indices, coordinates, blur filters), in no count."""
+        walk = self._lazy()
+        rows = (
+            ((r[0], r[1], r[2], r[4]) for r in walk.rows)
+            if walk is not None
+            else ((x.op, x.output, x.weights, x.buffers) for x in self.layers)
+        )
+        statistics = other = fixed = 0
+        for op, output, weights, buffers in rows:
+            if op in STATISTICS_OPS:
+                statistics += buffers
+            else:
+                other += buffers
+                fixed += fixed_values(op, output, weights, buffers)
+        return {"running_statistics": statistics, "other_buffers": other, "fixed_tables": fixed}
+
+    @property
     def unknown_macs(self) -> list[str]:
         """Layers whose MACs cnncalc cannot work out: left out of the total, never counted as 0."""
         walk = self._lazy()
@@ -359,6 +386,8 @@ class Report:
             }
             if shape.lead:
                 entry["lead"] = list(shape.lead)
+            if op == "param" and not weights and not buffers:
+                entry["fixed_table"] = shape.numel
             if aux:
                 entry["training_only"] = True
             append(entry)
@@ -400,6 +429,14 @@ class Report:
         with gc_paused():
             return self._to_dict()
 
+    @property
+    def inference_peak(self) -> int:
+        """The most output activations alive at once at inference, batch 1, walking the layers in order (what
+        `cnncalc memory` calls the inference peak); `activation_bytes` is the sum of every output, never all alive."""
+        from .teach.memory import inference_peak
+
+        return inference_peak(self.layers, self.settings.bytes_per_value)
+
     def _to_dict(self) -> dict[str, Any]:
         layout = self.settings.layout
         first = self.inputs[0][1].dims(layout) if self.inputs else []
@@ -414,7 +451,7 @@ class Report:
                 "inputs": [{"name": n, "shape": s.dims(layout)} for n, s in self.inputs],
                 "settings": self.settings.to_dict(),
                 "layers": layers,
-                "totals": self.totals.to_dict(),
+                "totals": self.totals.to_dict() | self.buffer_kinds | {"inference_peak_bytes": self.inference_peak},
             }
             | ({"training_only": training_only} if training_only else {})
             | ({"unknown_macs": unknown_macs} if unknown_macs else {})
@@ -438,4 +475,12 @@ def _row_entry(row: tuple[Any, ...], chw: bool) -> tuple[dict[str, Any], list[in
         "rf": None,
         "warnings": None,
     }
+    fixed = fixed_values(op, shape, weights, buffers)
+    if fixed:
+        entry["fixed_table"] = fixed
     return entry, shape.dims("chw" if chw else "hwc"), shape.lead
+
+
+def fixed_values(op: str, output: Shape, weights: int, buffers: int) -> int:
+    """The values of a fixed table (`param const=true`: neither learnt nor a statistic), 0 for any other layer."""
+    return output.numel if op == "param" and not weights and not buffers else 0

@@ -38,7 +38,7 @@ def test_se_against_separable_as_the_notes_work_it() -> None:
     assert c.limit.value == Fraction(64, 4672)
     assert round(100 * float(c.limit.value), 2) == NOTES_LIMIT
     # The same ratio among the ratios of the 7x7 case: (512 + 3136) / 228928 = 3648 / 228928.
-    ratio = c.ratio("SE / separable, the notes' count (FCs + scale)")
+    ratio = c.ratio("SE / separable, with the scale (FCs + C·H·W)")
     assert ratio.counts == (3648, 228928)
     # Counted as cnncalc counts (FCs only), the SE block is far cheaper: 512 / 228928.
     assert c.ratio("SE / separable, MACs (the FCs only)").value == Fraction(512, 228928)
@@ -97,7 +97,7 @@ def test_se_params_and_biases() -> None:
 
 
 def test_cli_text_shows_the_notes_figures(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("cost", "--hw", "7", "--cin", "64", "--cout", "64", "-k", "3", "--r", "16")
+    result = cli("cost", "--hw", "7", "--cin", "64", "--cout", "64", "-k", "3", "--r", "16", "--all")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "2·C²/r = 2·64·64 / 16 = 512" in out
@@ -115,7 +115,7 @@ def test_cli_json_and_md(cli) -> None:  # type: ignore[no-untyped-def]
     assert blocks["standard"]["macs"]["value"] == 14 * 14 * 64 * 64 * 9
     assert blocks["separable"]["engine"]["macs"] == 14 * 14 * 64 * 73
     assert data["ratios"][0]["value"] == "73/576"
-    md = cli("cost", "--hw", "14", "--cin", "64", "--cout", "64", "--format", "md")
+    md = cli("cost", "--hw", "14", "--cin", "64", "--cout", "64", "--format", "md", "--se-sizes")
     assert md.returncode == 0 and "| H x W |" in md.stdout
 
 

@@ -1,7 +1,7 @@
 """The block drawing (SVG, TikZ, PNG, PDF), the cost plot and the HTML table.
 
 Shapes in the labels are checked against the report of the same model and, for AlexNet, against the hand
-arithmetic of the seed slides (003_50c2e10402a1f040.txt): (227 - 11)/4 + 1 = 55, so conv1 is 55x55x96.
+arithmetic of a course example: (227 - 11)/4 + 1 = 55, so conv1 is 55x55x96.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -140,27 +139,14 @@ def test_merges_drawn_as_graph() -> None:
 
 
 def test_every_zoo_model_draws() -> None:
-    slow = []
+    # How fast is measured in bench/bench_scaling.py, not here: a timed test fails on a busy machine.
     for name in zoo.names():
         model = cnncalc.load(name)
-        start = time.perf_counter()
         svg = render_svg(model)
-        took = time.perf_counter() - start
-        if took > 2.0:
-            slow.append((name, round(took, 2)))
         root = parse(svg)
         check_labels(model, root)
         drawn = set(nodes(root))
         assert all(src in drawn and dst in drawn for src, dst in edges(root))
-    assert not slow
-
-
-def test_big_models_draw_fast() -> None:
-    for name in ("resnet152", "densenet201", "efficientnet_b7"):
-        model = cnncalc.load(name)
-        start = time.perf_counter()
-        render_svg(model)
-        assert time.perf_counter() - start < 2.0, name
 
 
 def test_options_and_input_change_the_drawing() -> None:
@@ -345,3 +331,42 @@ def test_registered_commands_through_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 0 and 'data-from="flat"' in result.stdout
     result = run_cli("draw", "posenet", "--format", "png")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_the_names_the_user_wrote_appear() -> None:
+    # A spec with written names (pd1, jd1, stem) and automatic ones (conv1, relu1): the written ones label their boxes.
+    spec = (
+        "input 32x32x3\nstem: conv 8 k=3 p=1\nconv 8 k=3 p=1\nrelu\nflat: flatten\nhead_a: fc 10\n"
+        "head_b: fc 4 from=flat\n"
+    )
+    root = parse(render_svg(cnncalc.load(spec)))
+    names = {t.text for t in root.iter(f"{SVG}text") if t.get("class") == "name"}
+    assert {"stem", "flat", "head_a", "head_b"} <= names
+    assert "conv1" not in names and "relu1" not in names  # an automatic name would only repeat the op
+    pose = parse(render_svg(cnncalc.load("posenet")))
+    assert {"pd1", "jd1", "jr1"} <= {t.text for t in pose.iter(f"{SVG}text") if t.get("class") == "name"}
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == PNG_MAGIC
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_png_dpi(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    runner = CliRunner()
+    sizes = {}
+    for dpi in (96, 288):
+        out = tmp_path / f"p{dpi}.png"
+        result = runner.invoke(draw_command, ["posenet", "-o", str(out), "--dpi", str(dpi)])
+        assert result.exit_code == 0, result.output
+        sizes[dpi] = _png_size(out)
+    # 96 dpi is the SVG's own size (one pixel a unit); 288 is three times as wide and high, within a pixel.
+    svg = parse(render_svg(cnncalc.load("posenet")))
+    assert abs(sizes[96][0] - float(svg.get("width", "0").removesuffix("px"))) <= 1
+    assert abs(sizes[288][0] - 3 * sizes[96][0]) <= 3 and abs(sizes[288][1] - 3 * sizes[96][1]) <= 3
+    bad = runner.invoke(draw_command, ["posenet", "-o", str(tmp_path / "x.svg"), "--dpi", "300"])
+    assert bad.exit_code == 2 and "PNG" in bad.output
+    tiny = runner.invoke(draw_command, ["posenet", "-o", str(tmp_path / "x.png"), "--dpi", "5"])
+    assert tiny.exit_code == 2 and "10 to 2400" in tiny.output

@@ -157,7 +157,7 @@ def test_cli_conv_text(cli) -> None:  # type: ignore[no-untyped-def]
     out = cli("matrix", "conv", "--input", "4", "--kernel", "3", "--pad", "1")
     assert out.returncode == 0, out.stderr
     assert "y2 = w1·x1 + w2·x2 + w3·x3" in out.stdout
-    assert "on the zero-padded input, as the notes write it (4x6)" in out.stdout
+    assert "on the zero-padded input, as worked by hand (4x6)" in out.stdout
     assert "N_out = floor((N + 2P - D(K - 1) - 1)/S) + 1 = 4 + 2×1 - 3 + 1 = 4" in out.stdout
 
 

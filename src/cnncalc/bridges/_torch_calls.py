@@ -17,6 +17,8 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from ..ir import Shape
+from ..ops.base import get_op
+from . import _ops
 from ._torch_trace import (
     IGNORE,
     Info,
@@ -37,6 +39,7 @@ from ._torch_trace import (
     tensors_in,
     type_label,
     words,
+    writes_over_input,
 )
 
 # ----------------------------------------------------------------------------- small helpers
@@ -65,7 +68,7 @@ def _dim(d: Any, rank: int) -> int:
 
 
 def _shape(t: Any) -> tuple[int, ...]:
-    return tuple(map(int, t.shape))
+    return tuple(t.shape)
 
 
 class Call(NamedTuple):
@@ -241,34 +244,20 @@ def conv_layer(
     if k < 1 or k > 3 or len(xs) not in (k + 1, k + 2):
         return False
     rec, _ = tr.resolve(info, xs, lay_first(xs, k), t=x)
-    c_in = xs[-1 - k]
-    keys: dict[str, Any] = {"k": tuple(wshape[2:]), "s": _tuple(stride, k), "d": _tuple(dilation, k), "bias": bias}
+    kernel, s, d = tuple(wshape[2:]), _tuple(stride, k), _tuple(dilation, k)
     if isinstance(padding, str):
-        keys["p"] = "same" if padding == "same" else (0,) * k
+        p: Any = "same" if padding == "same" else (0,) * k
     else:
-        keys["p"] = _tuple(padding, k)
-    if shared:
-        keys["shared"] = True
-    ins = [rec] if weight is None else [rec, weight]
-    olay = lay_first(os, k)
+        p = _tuple(padding, k)
     if transposed:
-        s, p, d = keys["s"], keys["p"], keys["d"]
         # forward(x, output_size=...) chooses the output padding itself: read it off the output
-        keys["op"] = tuple(
-            os[-k + a] - ((xs[-k + a] - 1) * s[a] - 2 * p[a] + d[a] * (wshape[2 + a] - 1) + 1) for a in range(k)
-        )
-        keys["g"] = groups
-        layer(tr, label, "convT", (wshape[1] * groups,), keys, ins, out, olay, claims=claims, base=base)
-        return True
-    c_out = wshape[0]
-    if groups > 1 and groups == c_in and c_out % c_in == 0:
-        if c_out != c_in:
-            keys["m"] = c_out // c_in
-        layer(tr, label, "dwconv", (), keys, ins, out, olay, claims=claims, base=base)
-        return True
-    if groups > 1:
-        keys["g"] = groups
-    layer(tr, label, "conv", (c_out,), keys, ins, out, olay, claims=claims, base=base)
+        op = tuple(os[-k + a] - ((xs[-k + a] - 1) * s[a] - 2 * p[a] + d[a] * (kernel[a] - 1) + 1) for a in range(k))
+        made = _ops.conv_transpose(wshape[1] * groups, kernel, s, p, op, d, groups, bias)
+    else:
+        made = _ops.conv(xs[-1 - k], wshape[0], kernel, s, p, d, groups, bias)
+    keys = {**made.keys, "shared": True} if shared else made.keys
+    ins = [rec] if weight is None else [rec, weight]
+    layer(tr, label, made.op, made.pos, keys, ins, out, lay_first(os, k), claims=claims, base=base)
     return True
 
 
@@ -299,7 +288,6 @@ def norm_layer(
 ) -> bool:
     xs = _shape(x)
     r = len(xs)
-    keys: dict[str, Any] = {}
     if kind in ("layernorm", "rmsnorm"):
         n = opts["n"]
         rec, lay = tr.resolve(info, xs, c_last=True, t=x)
@@ -307,25 +295,11 @@ def norm_layer(
             if n - 1 > 3:
                 return False
             rec, lay = tr.resolve(info, xs, lay_last(xs, n - 1), t=x)
-        if n > 1:
-            keys["n"] = n
-        if not opts.get("affine", True):
-            keys["affine"] = False
-        elif kind == "layernorm" and not opts.get("beta", True):
-            keys["beta"] = False
     else:
         if r < 2 and kind != "lrn":
             return False
         rec, lay = tr.resolve(info, xs, lay_first(xs, max(r - 2, 0)), t=x)
-        if kind == "groupnorm":
-            keys["g"] = opts["g"]
-            if not opts.get("affine", True):
-                keys["affine"] = False
-        elif kind == "instancenorm":
-            keys = {k: True for k in ("affine", "track") if opts.get(k)}
-        elif kind == "lrn":
-            keys["size"] = opts["size"]
-    layer(tr, label, kind, (), keys, [rec], out, lay, claims=claims, base=base)
+    layer(tr, label, kind, (), _ops.norm(kind, **opts).keys, [rec], out, lay, claims=claims, base=base)
     return True
 
 
@@ -341,8 +315,7 @@ def pool_layer(
     rec, _ = tr.resolve(info, xs, lay_first(xs, k), t=x)
     first = out[0] if isinstance(out, (tuple, list)) else out
     olay = lay_first(_shape(first), k)
-    i = layer(tr, label, op, (), {"k": kk, "s": ss, "p": _tuple(padding, k), "ceil": bool(ceil)}, [rec], first, olay,
-              base=base)  # fmt: skip
+    i = layer(tr, label, op, (), _ops.pool(op, kk, ss, _tuple(padding, k), ceil).keys, [rec], first, olay, base=base)
     _extras(tr, i, olay, out, label)
     return True
 
@@ -365,10 +338,6 @@ def adaptive_layer(tr: Tracer, x: Any, info: Info, out: Any, op: str, k: int, la
     return True
 
 
-_MODES = {"nearest": "nearest", "nearest-exact": "nearest", "linear": "linear", "bilinear": "bilinear",
-          "trilinear": "trilinear", "bicubic": "bicubic"}  # fmt: skip
-
-
 def upsample_layer(tr: Tracer, x: Any, info: Info, out: Any, mode: str, scale: Any, label: str,
                    base: str | None = None) -> bool:  # fmt: skip
     xs, os = _shape(x), _shape(out)
@@ -380,7 +349,7 @@ def upsample_layer(tr: Tracer, x: Any, info: Info, out: Any, mode: str, scale: A
     if mode == "area":
         layer(tr, label, "adaptiveavgpool", (outs,), {}, [rec], out, lay_first(os, k), base=base)
         return True
-    if mode not in _MODES:
+    if mode not in _ops.UPSAMPLE_MODES:
         return False
     candidates = []
     if scale is not None:
@@ -391,8 +360,8 @@ def upsample_layer(tr: Tracer, x: Any, info: Info, out: Any, mode: str, scale: A
         candidates.append(Fraction(outs[0], ins[0]))
     for f in candidates:
         if all(math.floor(n * float(f)) == o for n, o in zip(ins, outs, strict=True)):
-            layer(tr, label, "upsample", (), {"scale": f, "mode": _MODES[mode]}, [rec], out, lay_first(os, k),
-                  base=base)  # fmt: skip
+            keys = {"scale": f, "mode": _ops.UPSAMPLE_MODES[mode]}
+            layer(tr, label, "upsample", (), keys, [rec], out, lay_first(os, k), base=base)
             return True
     return False
 
@@ -497,10 +466,17 @@ def _adaptive_module(op: str) -> Callable[[Call], bool]:
     return handler
 
 
-def _same(op: str, **keys: Any) -> Callable[[Call], bool]:
+def _inplace(op: str, inplace: Any) -> dict[str, Any]:
+    """`inplace=true` for a layer that writes its result over its input (`inplace=True`, `relu_`), where its op has
+    the option: what a training-memory count needs, as the input's storage is then not kept twice."""
+    return {"inplace": True} if inplace is True and get_op(op).param("inplace") is not None else {}
+
+
+def _same(op: str) -> Callable[[Call], bool]:
     def handler(call: Call) -> bool:
         x, info = call.tracked[0]
-        return unary(call.tr, x, info, call.outs[0], op, dict(keys), op, call.base)
+        keys = _inplace(op, getattr(call.module, "inplace", False))
+        return unary(call.tr, x, info, call.outs[0], op, keys, op, call.base)
 
     return handler
 
@@ -515,7 +491,8 @@ def _identity_module(call: Call) -> bool:
 
 def _dropout_module(call: Call) -> bool:
     x, info = call.tracked[0]
-    return unary(call.tr, x, info, call.outs[0], "dropout", {"p": Fraction(str(call.module.p))}, "dropout", call.base)
+    keys = {**_ops.dropout(call.module.p).keys, **_inplace("dropout", call.module.inplace)}
+    return unary(call.tr, x, info, call.outs[0], "dropout", keys, "dropout", call.base)
 
 
 def _droppath_module(call: Call) -> bool:
@@ -529,8 +506,9 @@ def _droppath_module(call: Call) -> bool:
 def _hardtanh_module(call: Call) -> bool:
     m = call.module
     x, info = call.tracked[0]
-    op = "relu6" if (m.min_val, m.max_val) == (0.0, 6.0) else "identity"
-    return unary(call.tr, x, info, call.outs[0], op, {}, op if op == "relu6" else "hardtanh", call.base)
+    op = _ops.clip(m.min_val, m.max_val) or "identity"
+    keys = _inplace(op, m.inplace)
+    return unary(call.tr, x, info, call.outs[0], op, keys, op if op == "relu6" else "hardtanh", call.base)
 
 
 def _flatten_module(call: Call) -> bool:
@@ -610,9 +588,10 @@ def _plain_conv(m: Any) -> bool:
 
 
 def _leaf_table(nn: Any) -> list[tuple[type, Callable[[Call], bool], Callable[[Any], bool] | None]]:
-    act = [(nn.ReLU, "relu"), (nn.ReLU6, "relu6"), (nn.SiLU, "silu"), (nn.GELU, "gelu"), (nn.Hardswish, "hswish"),
-           (nn.Hardsigmoid, "hsigmoid"), (nn.Sigmoid, "sigmoid"), (nn.Tanh, "tanh"), (nn.LeakyReLU, "leakyrelu"),
-           (nn.ELU, "elu"), (nn.Softmax, "softmax"), (nn.Softmax2d, "softmax")]  # fmt: skip
+    # the activation modules by class name (ReLU6 before Hardtanh, whose subclass it is)
+    act = [
+        (getattr(nn, name), op) for name, op in _ops.TORCH_ACTIVATIONS.items() if isinstance(getattr(nn, name, 0), type)
+    ]
     table: list[tuple[type, Callable[[Call], bool], Callable[[Any], bool] | None]] = [
         *[(cls, _conv_module, _plain_conv) for cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d)],
         *[(cls, _conv_module, _plain_conv) for cls in (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)],
@@ -958,13 +937,6 @@ def _cat(tr: Tracer, name: str, func: Any, args: tuple[Any, ...], kwargs: dict[s
 
 # -- element-wise
 
-_ACTIVATIONS = {
-    "relu": "relu", "relu_": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "tanh": "tanh",
-    "tanh_": "tanh", "silu": "silu", "silu_": "silu", "gelu": "gelu", "gelu_": "gelu", "hardswish": "hswish",
-    "hardswish_": "hswish", "hardsigmoid": "hsigmoid", "hardsigmoid_": "hsigmoid", "leaky_relu": "leakyrelu",
-    "leaky_relu_": "leakyrelu", "elu": "elu", "elu_": "elu", "softmax": "softmax", "_softmax": "softmax",
-    "log_softmax": "softmax",
-}  # fmt: skip
 _DROPOUTS = frozenset(
     ["dropout", "dropout_", "dropout1d", "dropout2d", "dropout3d", "feature_dropout", "alpha_dropout",
      "feature_alpha_dropout"]
@@ -973,9 +945,9 @@ _DROPOUTS = frozenset(
 _ELEMENTWISE = words(
     "abs abs_ neg neg_ __neg__ exp exp_ log log_ sqrt sqrt_ rsqrt rsqrt_ square square_ reciprocal reciprocal_ "
     "clamp clamp_ clamp_min clamp_min_ clamp_max clamp_max_ clip clip_ sign erf floor ceil round pow pow_ __pow__ "
-    "__ipow__ __rpow__ hardtanh hardtanh_ nan_to_num nan_to_num_ mish softplus selu celu logsigmoid sin cos "
-    "normalize roll flip cumsum masked_fill masked_fill_ fill_ zero_ __invert__ logical_not isnan sigmoid_ exp2 "
-    "log1p expm1 erfc tan atan tanh_ relu_ hardshrink softsign threshold tanhshrink sinc float_power __abs__ "
+    "__ipow__ __rpow__ nan_to_num nan_to_num_ mish softplus selu celu logsigmoid sin cos "
+    "normalize roll flip cumsum masked_fill masked_fill_ fill_ zero_ __invert__ logical_not isnan exp2 "
+    "log1p expm1 erfc tan atan hardshrink softsign threshold tanhshrink sinc float_power __abs__ "
     "__lt__ __le__ __gt__ __ge__ __eq__ __ne__ lt le gt ge eq ne"
 )
 
@@ -985,15 +957,16 @@ def _activation(tr: Tracer, name: str, func: Any, args: tuple[Any, ...], kwargs:
     info = tr.get(x)
     if info is None or not isinstance(out, tr.tensor):
         return False
+    inplace = writes_over_input(name, args, kwargs)
     if name in _DROPOUTS:
         p = _bind(args, kwargs, "p training inplace", {"p": 0.5})["p"]
-        return unary(tr, x, info, out, "dropout", {"p": Fraction(str(p))}, "dropout")
+        return unary(tr, x, info, out, "dropout", {**_ops.dropout(p).keys, **_inplace("dropout", inplace)}, "dropout")
     if name.startswith("hardtanh"):
         b = _bind(args, kwargs, "min_val max_val inplace", {"min_val": -1.0, "max_val": 1.0})
-        if (b["min_val"], b["max_val"]) == (0.0, 6.0):
-            return unary(tr, x, info, out, "relu6", {}, "relu6")
-    op = _ACTIVATIONS.get(name, "identity")
-    return unary(tr, x, info, out, op, {}, name.strip("_"))
+        if _ops.clip(b["min_val"], b["max_val"]) == "relu6":
+            return unary(tr, x, info, out, "relu6", _inplace("relu6", inplace), "relu6")
+    op = _ops.TORCH_ACTIVATIONS.get(name, "identity")
+    return unary(tr, x, info, out, op, _inplace(op, inplace), name.strip("_"))
 
 
 _BINARY = {
@@ -1657,9 +1630,9 @@ def _pad(tr: Tracer, name: str, func: Any, args: tuple[Any, ...], kwargs: dict[s
                 break
         rec, lay = tr.resolve(info, xs, want, t=t)
     values = tuple(v for d in lay.sizes for v in amounts.get(d, (0, 0)))
-    mode = b["mode"]
-    if mode == "constant":
-        mode = "zeros" if not b["value"] else "constant"
+    mode = _ops.PAD_MODES.get(b["mode"], b["mode"])
+    if mode == "zeros" and b["value"]:
+        mode = "constant"
     keys = {} if mode == "zeros" else {"mode": mode}
     if not amounts:
         tr.bind(out, rec, lay)
@@ -1728,7 +1701,8 @@ _CALLS: dict[str, Callable[..., bool]] = {
                      "unsafe_chunk"], _split),
     "narrow": _narrow, "select": _narrow,
     **dict.fromkeys(["cat", "concat", "concatenate", "stack"], _cat),
-    **dict.fromkeys([*_ACTIVATIONS, *_DROPOUTS, "hardtanh", "hardtanh_"], _activation),
+    **dict.fromkeys([*(n for n in _ops.TORCH_ACTIVATIONS if n[0].islower() or n[0] == "_"), *_DROPOUTS, "hardtanh",
+                     "hardtanh_"], _activation),
     **dict.fromkeys(_REDUCTIONS, _reduce),
     **dict.fromkeys(["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"],
                     _conv_call),

@@ -598,13 +598,25 @@ CONSTANT = words(
 )
 # Shape-keeping functions, run as `empty_like` on the meta device (PyTorch's meta batch norm and activations are
 # Python decompositions, milliseconds a call): name -> position of their `inplace` argument (-1: none).
-_SHAPE_KEEPING = {
+SHAPE_KEEPING = {
     "batch_norm": -1, "layer_norm": -1, "group_norm": -1, "instance_norm": -1, "local_response_norm": -1,
     "relu": 1, "relu_": -1, "relu6": 1, "silu": 1, "gelu": -1, "hardswish": 1, "hardsigmoid": 1, "sigmoid": -1,
     "sigmoid_": -1, "tanh": -1, "tanh_": -1, "leaky_relu": 2, "leaky_relu_": -1, "elu": 2, "elu_": -1,
     "hardtanh": 3, "hardtanh_": -1, "softmax": -1, "log_softmax": -1, "dropout": 3, "dropout1d": 3,
     "dropout2d": 3, "dropout3d": 3, "alpha_dropout": 3, "feature_alpha_dropout": 3, "mish": 1, "selu": 1,
+    "relu6_": -1, "silu_": -1, "hardswish_": -1, "hardsigmoid_": -1, "normalize": -1, "exp": -1, "exp_": -1,
 }  # fmt: skip
+
+
+def writes_over_input(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a shape-keeping call writes its result over its input: `relu_`, or `inplace=True` by keyword or at
+    its place among the arguments (`F.hardtanh(x, 0, 6, True)`)."""
+    if name.endswith("_") and not name.startswith("_"):
+        return True
+    spot = SHAPE_KEEPING.get(name, -1)
+    return kwargs.get("inplace") is True or (0 < spot < len(args) and args[spot] is True)
+
+
 _BINARY_NAMES = words(
     "add radd iadd sub rsub isub subtract mul rmul imul multiply div truediv rtruediv itruediv divide true_divide rdiv"
 )
@@ -644,6 +656,8 @@ class Tracer:
         self.calling: tuple[str, Any] | None = None  # the call being run, for error messages
         self.journal: list[tuple[int, Any]] | None = None  # what `set` replaced, while a translation may give up
         self.shared: dict[str, list[int]] = {}  # layers whose parameters are counted at an earlier one, by module
+        self.no_function = torch._C.DisableTorchFunction
+        self.memo: dict[tuple[Any, ...], Any] = {}  # costly calls' outputs by signature: see `_memo_run`
         named = list(root.named_modules())
         self.meta_device = torch.device("meta")
         self.modules = [m for _, m in named]
@@ -1037,7 +1051,8 @@ class Tracer:
             return
         self.busy = True
         try:
-            work(*args)
+            with self.no_function():  # the hook's own reads of shapes need not pass through the mode
+                work(*args)
         except (ImporterBugError, CnnCalcError):
             raise
         except Exception as exc:
@@ -1207,6 +1222,16 @@ class Tracer:
         """Run a call; on the meta device, shape-keeping and element-wise ones are made by `torch.empty` at once
         (PyTorch runs them as Python decompositions there, a millisecond or more each, for nothing but the shape)."""
         torch = self.torch
+        if name == "cat":
+            out = _cat_meta(torch, self.meta_device, args, kwargs)
+            if out is not None:
+                return out
+        if name in _POOL_ARGS and args:
+            out = _pool2d_meta(torch, self.meta_device, name, args, kwargs)
+            if out is not None:
+                return out
+        if name in MEMO_CALLS:
+            return self._memo_run(func, args, kwargs)
         x = args[0] if args else None
         if not isinstance(x, torch.Tensor) or not x.is_meta:
             return func(*args, **kwargs)
@@ -1221,12 +1246,14 @@ class Tracer:
             out = _conv2d_meta(torch, self.meta_device, *args)
             if out is not None:
                 return out
-        spot = _SHAPE_KEEPING.get(name)
-        if spot is not None:
-            inplace = (
-                name.endswith("_") or kwargs.get("inplace") is True or (0 < spot < len(args) and args[spot] is True)
-            )
-            return x if inplace else torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
+        if name == "linear":
+            out = _linear_meta(torch, self.meta_device, args, kwargs)
+            if out is not None:
+                return out
+        if name in SHAPE_KEEPING and x.is_floating_point() and "out" not in kwargs:  # exp of integers: floats
+            if writes_over_input(name, args, kwargs):
+                return x
+            return torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
         if name.strip("_") in _BINARY_NAMES and len(args) == 2 and not kwargs:
             other = args[1]
             if isinstance(other, torch.Tensor) and not other.is_meta:
@@ -1246,6 +1273,22 @@ class Tracer:
                 return func(*args, **kwargs)
             return torch.empty(shape, dtype=dtype, device=self.meta_device)
         return func(*args, **kwargs)
+
+    def _memo_run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A costly call (PyTorch's meta version is a Python decomposition: attention, interpolation, a concat) run
+        once per distinct signature of a trace; again, its outputs are made empty of the shapes and strides it gave
+        (the twelve blocks of a ViT make the same calls)."""
+        key = _memo_key(self.torch, func, args, kwargs)
+        if key is None:
+            return func(*args, **kwargs)
+        form = self.memo.get(key)
+        if form is None:
+            out = func(*args, **kwargs)
+            self.memo[key] = _out_form(self.torch, out)
+            return out
+        if form is False:
+            return func(*args, **kwargs)
+        return _remake(self.torch, self.meta_device, form)
 
     def _record_call(self, name: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         outs = tensors_in(out, self.tensor)
@@ -1324,5 +1367,176 @@ def _conv2d_meta(
 
 
 _META_TENSORS: set[type] = set()  # torch.Tensor and nn.Parameter, filled on first use
+
+
+_POOL_ARGS = {
+    "max_pool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+    "avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+}
+
+
+def _pool2d_meta(torch: Any, meta: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What `max_pool2d` / `avg_pool2d` give on the meta device (Python there, as convolutions are), by PyTorch's
+    size rule: a last window of ceil mode that would start in the padding is dropped. None: let PyTorch run it."""
+    if not _META_TENSORS:
+        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    x = args[0]
+    names = _POOL_ARGS[name]
+    if len(args) > len(names) + 1 or not set(kwargs) <= {*names, "return_indices"} or kwargs.get("return_indices"):
+        return None  # F.max_pool2d passes return_indices=False by keyword: with True, a tuple
+    given = {**dict(zip(names, args[1:], strict=False)), **kwargs}
+    if x.__class__ not in _META_TENSORS or not x.is_meta or x.dim() not in (3, 4) or not x.is_floating_point():
+        return None
+
+    def pair(v: Any, default: Any) -> tuple[int, int] | None:
+        v = default if v is None or v == () or v == [] else v
+        v = (v, v) if v.__class__ is int else tuple(v)
+        return v if len(v) == 2 and all(n.__class__ is int for n in v) else None
+
+    k = pair(given.get("kernel_size"), None) if given.get("kernel_size") is not None else None
+    if k is None:
+        return None
+    s, p, d = pair(given.get("stride"), k), pair(given.get("padding", 0), 0), pair(given.get("dilation", 1), 1)
+    ceil = given.get("ceil_mode", False)
+    if s is None or p is None or d is None or ceil.__class__ is not bool:
+        return None
+    sizes = []
+    for n, kk, ss, pp, dd in zip(x.shape[-2:], k, s, p, d, strict=True):
+        if min(kk, ss, dd) < 1 or pp < 0 or 2 * pp > kk:
+            return None
+        out = (n + 2 * pp - dd * (kk - 1) - 1 + (ss - 1 if ceil else 0)) // ss + 1
+        if ceil and (out - 1) * ss >= n + pp:
+            out -= 1
+        if out < 1:
+            return None
+        sizes.append(out)
+    return torch.empty((*x.shape[:-2], *sizes), dtype=x.dtype, device=meta)
+
+
+def _cat_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What `torch.cat(tensors, dim)` gives on the meta device for contiguous tensors of one type and rank
+    (PyTorch's meta version is Python); None: let PyTorch run it."""
+    if not _META_TENSORS:
+        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    if not 1 <= len(args) <= 2 or not set(kwargs) <= {"dim"} or len(args) + len(kwargs) > 2:
+        return None
+    seq, dim = args[0], args[1] if len(args) == 2 else kwargs.get("dim", 0)
+    if dim.__class__ is not int:
+        return None
+    if seq.__class__ not in (list, tuple) or len(seq) < 2:
+        return None
+    first = seq[0]
+    if first.__class__ not in _META_TENSORS or not first.is_meta or first.dim() == 0:
+        return None
+    rank, dtype = first.dim(), first.dtype
+    d = dim + rank if dim < 0 else dim
+    if not 0 <= d < rank:
+        return None
+    shape = list(first.shape)
+    total = 0
+    for t in seq:
+        if t.__class__ not in _META_TENSORS or not t.is_meta or t.dtype != dtype or t.dim() != rank:
+            return None
+        if not t.is_contiguous():
+            return None
+        here = t.shape
+        if any(here[a] != shape[a] for a in range(rank) if a != d):
+            return None
+        total += here[d]
+    shape[d] = total
+    return torch.empty(shape, dtype=dtype, device=meta)
+
+
+def _linear_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What `F.linear(x, w, b)` gives on the meta device (PyTorch decomposes it into addmm there, milliseconds a
+    call); None: let PyTorch run it."""
+    if not _META_TENSORS:
+        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    if len(args) < 2 or len(args) > 3 or (kwargs and set(kwargs) != {"bias"}):
+        return None
+    x, w = args[0], args[1]
+    bias = args[2] if len(args) == 3 else kwargs.get("bias")
+    if not (
+        x.__class__ in _META_TENSORS
+        and w.__class__ in _META_TENSORS
+        and w.is_meta
+        and w.dim() == 2
+        and x.dim() >= 1
+        and x.shape[-1] == w.shape[1]
+        and x.dtype == w.dtype
+        and x.is_floating_point()
+        and (bias is None or (bias.__class__ in _META_TENSORS and bias.is_meta and bias.dtype == x.dtype))
+    ):
+        return None
+    if bias is not None and tuple(bias.shape) not in ((w.shape[0],), (1,), ()):
+        return None
+    return torch.empty((*x.shape[:-1], w.shape[0]), dtype=x.dtype, device=meta)
+
+
+# Calls whose meta versions cost a millisecond or more (Python decompositions): run once per signature in a trace.
+MEMO_CALLS = words(
+    "interpolate upsample upsample_nearest upsample_bilinear multi_head_attention_forward "
+    "scaled_dot_product_attention cat concat concatenate stack matmul __matmul__ __rmatmul__ mm bmm baddbmm addmm "
+    "einsum roll mean sum amax amin std var norm max_pool1d max_pool2d max_pool3d avg_pool1d avg_pool2d avg_pool3d "
+    "max_pool2d_with_indices adaptive_avg_pool1d adaptive_avg_pool3d adaptive_max_pool2d pad masked_fill softmax "
+    "log_softmax conv1d conv3d conv_transpose1d conv_transpose2d conv_transpose3d grid_sample unfold fold "
+    "pixel_shuffle pixel_unshuffle"
+)
+_SCALARS = frozenset([int, float, bool, str, type(None), type(Ellipsis)])
+
+
+def _memo_key(torch: Any, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Everything a call's output shapes depend on: its tensors' shapes, strides and types (all on the meta device,
+    plain tensors) and its other arguments by type and value; None when an argument is of another kind."""
+    if "out" in kwargs:  # the output is that tensor, not a new one
+        return None
+    if not _META_TENSORS:
+        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    dtype, size = torch.dtype, torch.Size
+
+    def part(v: Any) -> Any:
+        cls = v.__class__
+        if cls in _META_TENSORS:
+            if not v.is_meta:
+                raise LookupError
+            return (0, tuple(v.shape), v.stride(), v.dtype)
+        if cls in _SCALARS:
+            return (cls, v)
+        if cls is tuple or cls is list or cls is size:
+            return (cls, tuple(part(x) for x in v))
+        if cls is slice:
+            return (cls, part(v.start), part(v.stop), part(v.step))
+        if cls is dtype:
+            return v
+        raise LookupError
+
+    try:
+        return (func, tuple(part(a) for a in args), tuple((k, part(v)) for k, v in kwargs.items()))
+    except (LookupError, TypeError):
+        return None
+
+
+def _out_form(torch: Any, out: Any) -> Any:
+    """What `_remake` needs to make a call's outputs again (tensors, or tuples and lists of tensors and None);
+    False for anything else."""
+    cls = out.__class__
+    if cls is torch.Tensor and out.is_meta:
+        return (tuple(out.shape), out.stride(), out.dtype)
+    if out is None:
+        return None
+    if cls is tuple or cls is list:
+        forms = [_out_form(torch, x) for x in out]
+        return False if any(f is False for f in forms) else (cls, forms)
+    return False
+
+
+def _remake(torch: Any, meta: Any, form: Any) -> Any:
+    if form is None:
+        return None
+    if form[0] is tuple or form[0] is list:
+        return form[0](_remake(torch, meta, f) for f in form[1])
+    shape, stride, dtype = form
+    return torch.empty_strided(shape, stride, dtype=dtype, device=meta)
+
 
 from . import _torch_calls as _calls  # noqa: E402  (the translations read this module's names)

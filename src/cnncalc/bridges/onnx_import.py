@@ -43,6 +43,8 @@ from ..formulas import effective_kernel, same_padding
 from ..ir import AXIS_NAMES, Graph, Shape
 from ..ops.base import Context, get_op, read_args
 from ..ops.base import shape as shape_param
+from . import _ops
+from ._ops import ONNX_ACTIVATIONS, PAD_MODES
 
 __all__ = ["OnnxImport", "OnnxImportWarning", "graph_from_onnx", "read_onnx", "require_onnx"]
 
@@ -158,8 +160,13 @@ def _check_external_data(onnx: Any, path: Path, model: Any) -> None:
     for tensor in _tensors(model.graph):
         if not uses_external_data(tensor):
             continue
-        info = ExternalDataInfo(tensor)
+        try:  # onnx refuses a negative or unreadable offset or length with a ValueError
+            info = ExternalDataInfo(tensor)
+        except ValueError as exc:
+            raise CnnCalcError(f"{path}: tensor {tensor.name!r}: bad external data entry ({str(exc)[:120]})") from None
         location = str(info.location)
+        if "\x00" in location:
+            raise CnnCalcError(f"{path}: tensor {tensor.name!r}: its external data location holds a NUL character")
         where = (folder / location).resolve()
         if not location or Path(location).is_absolute() or folder.resolve() not in (where, *where.parents):
             raise CnnCalcError(
@@ -292,10 +299,6 @@ def _words(text: str) -> frozenset[str]:
 
 
 _FLOAT_TYPES = frozenset([1, 10, 11, 16])  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
-_ACTIVATIONS = {
-    "Relu": "relu", "LeakyRelu": "leakyrelu", "Elu": "elu", "Tanh": "tanh", "Sigmoid": "sigmoid",
-    "HardSigmoid": "hsigmoid", "HardSwish": "hswish", "Softmax": "softmax", "Gelu": "gelu",
-}  # fmt: skip
 _VIEWS = frozenset(["Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"])
 # Element-wise functions of one tensor: no parameters and no MACs by cnncalc's convention, kept as `identity` (as the
 # PyTorch bridge keeps torch.exp, torch.sqrt...); GELU written out with Erf becomes a few such layers.
@@ -310,7 +313,6 @@ _CHANNELS_FIRST = _words(
     "InstanceNormalization LRN Resize Upsample"
 )
 _MOST_FOLLOWED = 1 << 24  # values followed one by one through a view; a larger view is only reshaped to a vector
-_PAD_MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 
 
 def _prod(values: Any) -> int:
@@ -832,7 +834,7 @@ class _Importer:
             "LRN": self._lrn, "ReduceMean": self._reduce_mean, "Identity": self._identity,
             "LayerNormalization": self._layernorm,
         }  # fmt: skip
-        for op in _ACTIVATIONS:
+        for op in ONNX_ACTIVATIONS:
             table[op] = self._activation
         for op in _VIEWS:
             table[op] = self._view
@@ -1519,17 +1521,9 @@ class _Importer:
         parts = [(w, "param"), (b, "param")]
 
         def attempt(x: _Act, extra: tuple[tuple[int, int], ...]) -> _Act | str:
-            c_in = self._shape(x).c
             p = self._padding(node, a, x, spatial, k, s, d, extra)
-            keys: dict[str, Any] = {"k": k, "s": s, "p": p, "d": d, "bias": b is not None}
-            order = _cf_order(spatial + 2)
-            if g > 1 and g == c_in and c_out % c_in == 0:
-                if c_out != c_in:
-                    keys["m"] = c_out // c_in
-                return self._layer(node, "dwconv", (), keys, [x], parts, fallback=False, order=order)
-            if g > 1:
-                keys["g"] = g
-            return self._layer(node, "conv", (c_out,), keys, [x], parts, fallback=False, order=order)
+            made = _ops.conv(self._shape(x).c, c_out, k, s, p, d, g, b is not None)
+            return self._layer(node, *made, [x], parts, fallback=False, order=_cf_order(spatial + 2))
 
         self._windowed(node, attempt, spatial)
 
@@ -1666,9 +1660,8 @@ class _Importer:
                 f"{self.path.name}: node {self._label(node)}: asymmetric padding {pads} written as "
                 f"p={'x'.join(map(str, p))}, op={'x'.join(map(str, op))}: the output size and counts agree"
             )
-        keys = {"k": k, "s": s, "p": tuple(p), "op": tuple(op), "d": d, "g": g, "bias": b is not None}
-        self._layer(node, "convT", (int(w.dims[1]) * g,), keys, [x], [(w, "param"), (b, "param")],
-                    order=_cf_order(spatial + 2))  # fmt: skip
+        made = _ops.conv_transpose(int(w.dims[1]) * g, k, s, tuple(p), tuple(op), d, g, b is not None)
+        self._layer(node, *made, [x], [(w, "param"), (b, "param")], order=_cf_order(spatial + 2))
 
     def _pool(self, node: Any, a: dict[str, Any]) -> None:
         kernel = [int(v) for v in a.get("kernel_shape", [])]
@@ -1684,8 +1677,7 @@ class _Importer:
 
         def attempt(x: _Act, extra: tuple[tuple[int, int], ...]) -> _Act | str:
             p = self._padding(node, a, x, spatial, k, s, (1,) * spatial, extra, ceil)
-            keys = {"k": k, "s": s, "p": p, "ceil": ceil}
-            return self._layer(node, op, (), keys, [x], fallback=False, order=_cf_order(spatial + 2))
+            return self._layer(node, *_ops.pool(op, k, s, p, ceil), [x], fallback=False, order=_cf_order(spatial + 2))
 
         self._windowed(node, attempt, spatial)
 
@@ -1877,10 +1869,8 @@ class _Importer:
             return False
         self.constant_reads |= scale.sources | bias.sources  # type: ignore[union-attr]
         self.inferred.setdefault(end.output[0], base.dims)  # a norm keeps the shape (ONNX may have lost it here)
-        keys: dict[str, Any] = {"g": dims[1]}
-        if not parts:
-            keys["affine"] = False
-        found = self._layer(node, "groupnorm", (), keys, [made], parts, out=end.output[0], fallback=False,
+        kind = _ops.norm("groupnorm", g=dims[1], affine=bool(parts))
+        found = self._layer(node, *kind, [made], parts, out=end.output[0], fallback=False,
                             name=self.paths[id(node)], order=_cf_order(rank))  # fmt: skip
         if isinstance(found, str):
             return False
@@ -1901,13 +1891,8 @@ class _Importer:
         if not 0 <= axis < len(dims):
             raise _Refuse(f"a layer norm over axes {axis}.. of a {len(dims)}-D tensor")
         x = self._input_cl(node) if name == node.input[0] else self._act(name, self._cl_order(dims), None, node)
-        n = len(_strip(dims[axis:])) or 1
-        keys: dict[str, Any] = {} if n == 1 else {"n": n}
-        if scale is None:
-            keys["affine"] = False
-        elif bias is None:
-            keys["beta"] = False
-        self._layer(node, "layernorm", (), keys, [x], [(scale, "param"), (bias, "param")], out=out, name=label)
+        made = _ops.norm("layernorm", n=len(_strip(dims[axis:])) or 1, affine=scale is not None, beta=bias is not None)
+        self._layer(node, *made, [x], [(scale, "param"), (bias, "param")], out=out, name=label)
 
     def _early(self, name: str) -> Any:
         """The tensor `name`, a Constant node that makes it folded now if the walk has not reached it yet."""
@@ -1983,7 +1968,7 @@ class _Importer:
     # -- element-wise layers
 
     def _activation(self, node: Any, a: dict[str, Any]) -> None:
-        op = _ACTIVATIONS[node.op_type]
+        op = ONNX_ACTIVATIONS[node.op_type]
         if node.op_type in ("Sigmoid", "HardSigmoid") and self._gate_of_itself(node):
             return
         self._layer(node, op, (), {}, [self._input(node)])
@@ -2009,15 +1994,10 @@ class _Importer:
             found_high = self._const_floats(node, 2, "maximum")
             low = found_low[0] if found_low else None
             high = found_high[0] if found_high else None
-        x = self._input(node)
-        if low is None and high is None:
-            self._layer(node, "identity", (), {}, [x])
-        elif low == 0 and high == 6:
-            self._layer(node, "relu6", (), {}, [x])
-        elif low == 0 and high is None:
-            self._layer(node, "relu", (), {}, [x])
-        else:
+        op = _ops.clip(low, high)
+        if op is None:
             raise _Refuse(f"Clip to [{low}, {high}] (cnncalc knows Clip to [0, 6] as relu6 and [0, inf) as relu)")
+        self._layer(node, op, (), {}, [self._input(node)])
 
     def _split_operands(self, node: Any) -> tuple[list[str], list[_Const]]:
         acts, consts = [], []
@@ -2226,11 +2206,11 @@ class _Importer:
         if ratio is None:
             found = self._const_floats(node, 1, "ratio") if len(node.input) > 1 else None
             ratio = found[0] if found else 0.5
-        self._layer(node, "dropout", (), {"p": repr(float(ratio))}, [x])
+        self._layer(node, *_ops.dropout(ratio), [x])
 
     def _lrn(self, node: Any, a: dict[str, Any]) -> None:
         x = self._input_cf(node)
-        self._layer(node, "lrn", (), {"size": int(a.get("size", 5))}, [x], order=_cf_order(len(x.dims)))
+        self._layer(node, *_ops.norm("lrn", size=int(a.get("size", 5))), [x], order=_cf_order(len(x.dims)))
 
     def _identity(self, node: Any, a: dict[str, Any]) -> None:
         self._layer(node, "identity", (), {}, [self._input(node)])
@@ -2475,7 +2455,7 @@ class _Importer:
         end = dict(zip(axes, raw[len(axes) :], strict=True))
         if min(raw, default=0) < 0:
             raise _Refuse(f"negative padding {raw} (a crop)")
-        mode = _PAD_MODES.get(_text(a.get("mode", b"constant")))
+        mode = PAD_MODES.get(_text(a.get("mode", b"constant")))
         if mode is None:
             raise _Refuse(f"padding mode {_text(a.get('mode'))}")
         if len(node.input) > 2 and node.input[2]:

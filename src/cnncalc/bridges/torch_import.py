@@ -29,7 +29,6 @@ import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -388,7 +387,6 @@ def _build(graph_name: str, recs: list[Rec], keys: Keys) -> Graph:
             if problem:
                 r.note, r.op = problem, "opaque"
     b = Builder(graph_name)
-    late: dict[str, dict[str, Any]] = {}
     for r in recs:
         if r.op == "input":
             b.add("input", r.shape, name=r.name)
@@ -397,26 +395,8 @@ def _build(graph_name: str, recs: list[Rec], keys: Keys) -> Graph:
             b.add("opaque", r.shape, name=r.name, inputs=[recs[i].name for i in r.inputs], aux=r.aux,
                   params=params, buffers=buffers, what=r.what)  # fmt: skip
         else:
-            # `Builder.add(op, ...)` cannot take a key named `op` (convT's output padding): it is set afterwards.
-            own = {k: v for k, v in r.keys.items() if k != "op"}
-            if "op" in r.keys:
-                late[r.name] = {"op": r.keys["op"]}
-            b.add(r.op, *r.pos, name=r.name, inputs=[recs[i].name for i in r.inputs], aux=r.aux, **own)
-    graph = b.build()
-    if late:
-        nodes = []
-        for node in graph.nodes:
-            if node.name in late:
-                op = get_op(node.op)
-                extra = {}
-                for key, value in late[node.name].items():
-                    param = op.param(key)
-                    assert param is not None
-                    extra[key] = param.read(value)
-                node = replace(node, args={**node.args, **extra})
-            nodes.append(node)
-        graph = replace(graph, nodes=nodes)
-    return graph
+            b.add(r.op, *r.pos, name=r.name, inputs=[recs[i].name for i in r.inputs], aux=r.aux, **r.keys)
+    return b.build()
 
 
 _CHECKED: dict[tuple[Any, ...], tuple[Shape, int, int]] = {}

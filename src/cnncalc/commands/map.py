@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from ..errors import CnnCalcError
-from ._common import fail, load_model
+from ..ir import MAX_SIZE
+from ..ops.base import read_whole, shortened
+from ._common import fail, layout_option, load_model
 
 
 def _pair(text: str, option: str, *, whole: bool) -> tuple[Any, Any]:
@@ -18,10 +20,14 @@ def _pair(text: str, option: str, *, whole: bool) -> tuple[Any, Any]:
     try:
         if len(parts) != 2:
             raise ValueError
+        if any(len(p) > 30 for p in parts):
+            raise ValueError
         values = tuple(int(p) if whole else Fraction(p) for p in parts)
     except (ValueError, ZeroDivisionError):
         kind = "whole numbers" if whole else "numbers"
-        raise CnnCalcError(f"{option} {text}: expected two {kind} y,x (row, column), like {example}") from None
+        raise CnnCalcError(
+            f"{option} {shortened(text)}: expected two {kind} y,x (row, column), like {example}"
+        ) from None
     return values  # type: ignore[return-value]
 
 
@@ -30,9 +36,11 @@ def _size(text: str, option: str) -> tuple[int, int]:
     try:
         if len(parts) not in (1, 2):
             raise ValueError
-        values = [int(p) for p in parts]
+        values = [read_whole(p) for p in parts]
     except ValueError:
-        raise CnnCalcError(f"{option} {text}: expected a size N or HxW, like 32 or 32x24") from None
+        raise CnnCalcError(
+            f"{option} {shortened(text)}: expected a size N or HxW, like 32 or 32x24, up to {MAX_SIZE:,}"
+        ) from None
     if min(values) < 1:
         raise CnnCalcError(f"{option} {text}: a size must be at least 1")
     return (values[0], values[-1])
@@ -123,6 +131,7 @@ def _by_field(row: Any, mapped: Any) -> str:
               help="how --point is carried onto the map [default: scale]")  # fmt: skip
 @click.option("--align-corners", is_flag=True, help="same as --convention align-corners")
 @click.option("--input", "input_", metavar="HxWxC", help="replace the input shape")
+@layout_option("how --input writes shapes: H x W x C, or C x H x W as PyTorch does")
 @click.option("--format", "fmt_", type=click.Choice(("text", "json")), default="text", show_default=True)
 def command(
     spec: str | None,
@@ -136,6 +145,7 @@ def command(
     convention: str | None,
     align_corners: bool,
     input_: str | None,
+    layout: str,
     fmt_: str,
 ) -> None:
     """Map between input pixels and the units of a layer, or carry an image point onto a feature map.
@@ -147,7 +157,9 @@ def command(
                                               the point on the map, its nearest and its four bilinear neighbours
     """
     try:
-        text, data = _run(spec, options, layer, unit, pixel, point, image, fmap, convention, align_corners, input_)
+        text, data = _run(
+            spec, options, layer, unit, pixel, point, image, fmap, convention, align_corners, input_, layout
+        )
     except CnnCalcError as exc:
         fail(str(exc))
         return
@@ -157,7 +169,7 @@ def command(
 def _run(
     spec: str | None, options: tuple[str, ...], layer: str | None, unit: str | None, pixel: str | None,
     point: str | None, image: str | None, fmap: str | None, convention: str | None, align_corners: bool,
-    input_: str | None,
+    input_: str | None, layout: str = "hwc",
 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
     from ..teach.coords import map_point, unit_window, units_seeing
     from ..teach.fields import layer_field
@@ -187,7 +199,7 @@ def _run(
         raise CnnCalcError("--image and --fmap are for --point without SPEC; with SPEC they come from the network")
     if not layer:
         raise CnnCalcError(f"{chosen[0]} needs --layer NAME: the layer whose units to map")
-    model = load_model(spec, options, input_)
+    model = load_model(spec, options, input_, layout=layout)
     row = layer_field(model, layer)
     if row.kind == "global":
         message = (f"{model.name}: every unit of {row.name} ({row.output.text()}) sees the whole input "

@@ -52,7 +52,7 @@ _OPTIONS = [
     click.option(
         "--padded/--no-padded",
         default=None,
-        help="conv: also the matrix on the zero-padded input, as the notes write it  [default: in 1-D]",
+        help="conv: also the matrix on the zero-padded input, as worked by hand  [default: in 1-D]",
     ),
 ]
 
@@ -104,7 +104,7 @@ def _run(
 @command.command(name="conv")
 @_shared
 def conv(**kw: Any) -> None:
-    """A convolution's matrix (on the zero-padded input as the notes write it, and on x), equations, gradients.
+    """A convolution's matrix (on the zero-padded input as worked by hand, and on x), equations, gradients.
 
     Output size: floor((N + 2P - D(K - 1) - 1)/S) + 1.
     """

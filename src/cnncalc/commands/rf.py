@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..errors import CnnCalcError
-from ._common import fail, load_model
+from ._common import fail, layout_option, load_model
 
 HEADERS = ("layer", "op", "output", "size", "jump", "padding", "unit (0,0) sees", "in padding", "notes")
 
@@ -22,11 +22,11 @@ def _pair(h: Any, w: Any) -> str:
     return fmt(h) if h == w else f"{fmt(h)}x{fmt(w)}"
 
 
-def cells(row: Any) -> list[str]:
+def cells(row: Any, layout: str = "hwc") -> list[str]:
     """The table cells of one FieldRow."""
     from ..teach.fields import fmt
 
-    out = [row.name, row.op, row.output.text()]
+    out = [row.name, row.op, row.output.text(layout)]
     if row.kind == "global":
         return [*out, "whole input", "", "", "", "", "; ".join(row.notes)]
     if row.h is None or row.w is None:
@@ -65,13 +65,15 @@ def _percent(share: Fraction | None) -> str:
     return f"{value:.0f}%" if value >= 1 or value == 0 else f"{value:.1g}%"
 
 
-def _title(model: Any) -> str:
-    shapes = ", ".join(f"{name} {shape.text()}" if len(model.report.inputs) > 1 else shape.text()
+def _title(model: Any, layout: str = "hwc") -> str:
+    shapes = ", ".join(f"{name} {shape.text(layout)}" if len(model.report.inputs) > 1 else shape.text(layout)
                        for name, shape in model.report.inputs)  # fmt: skip
     return f"{model.name}: receptive fields on a {shapes} input"
 
 
-def render(model: Any, rows: list[Any], fmt_: str) -> str:
+def render(model: Any, rows: list[Any], fmt_: str, layout: str = "hwc") -> str:
+    """The rows as a table, Markdown, JSON or CSV; the table and Markdown write shapes in `layout`'s order (JSON and
+    CSV keep H x W x C, as the report does)."""
     from ..render.boxes import box_table
     from ..teach.fields import CONVENTIONS
 
@@ -94,14 +96,14 @@ def render(model: Any, rows: list[Any], fmt_: str) -> str:
             writer.writerow([r.name, r.op, "x".join(map(str, d["output_shape"])), r.kind, *values, share,
                              " | ".join(r.notes)])  # fmt: skip
         return out.getvalue()
-    body = [cells(r) for r in rows]
+    body = [cells(r, layout) for r in rows]
     if fmt_ == "md":
-        lines = [f"### {_title(model)}", "", "| " + " | ".join(HEADERS) + " |",
+        lines = [f"### {_title(model, layout)}", "", "| " + " | ".join(HEADERS) + " |",
                  "|" + "|".join("---:" if i in (3, 4, 5) else "---" for i in range(len(HEADERS))) + "|"]  # fmt: skip
         lines += ["| " + " | ".join([f"`{c[0]}`", *c[1:]]) + " |" for c in body]
         lines += ["", *(f"- {c}" for c in CONVENTIONS)]
         return "\n".join(lines) + "\n"
-    table = box_table(HEADERS, body, right={3, 4, 5}, title=_title(model))
+    table = box_table(HEADERS, body, right={3, 4, 5}, title=_title(model, layout))
     local = [r for r in rows if r.h is not None and r.w is not None]
     widest = max(local, key=lambda r: r.h.size * r.w.size, default=None)
     summary = []
@@ -122,8 +124,9 @@ def render(model: Any, rows: list[Any], fmt_: str) -> str:
 @click.option("--format", "fmt_", type=click.Choice(("table", "md", "json", "csv")), default="table",
               show_default=True)  # fmt: skip
 @click.option("--input", "input_", metavar="HxWxC", help="replace the input shape (name=HxWxC for one of several)")
+@layout_option()
 @click.option("--plot", metavar="FILE.png", help="draw field size and jump against depth (needs cnncalc[plot])")
-def command(spec: str, options: tuple[str, ...], fmt_: str, input_: str | None, plot: str | None) -> None:
+def command(spec: str, options: tuple[str, ...], fmt_: str, input_: str | None, layout: str, plot: str | None) -> None:
     """The receptive field of SPEC layer by layer: a spec file, - for standard input, or a zoo name.
 
     Size, jump (effective stride), effective padding, the input pixels unit (0,0) sees and how much
@@ -132,13 +135,13 @@ def command(spec: str, options: tuple[str, ...], fmt_: str, input_: str | None, 
     from ..teach.fields import field_rows, plot_fields
 
     try:
-        model = load_model(spec, options, input_)
+        model = load_model(spec, options, input_, layout=layout)
         rows = field_rows(model)
         if plot:
             plot_fields(model, rows, plot)
     except CnnCalcError as exc:
         fail(str(exc))
         return
-    click.echo(render(model, rows, fmt_), nl=False)
+    click.echo(render(model, rows, fmt_, layout), nl=False)
     if plot:
         click.echo(f"wrote {plot}", err=True)

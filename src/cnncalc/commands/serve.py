@@ -29,7 +29,9 @@ def command(host: str, port: int) -> None:
     except ImportError:
         fail("cnncalc serve needs the web extra: pip install 'cnncalc[web]'")
         return
-    from ..web.app import app
+    from ..web.app import create_app
+
+    app = create_app(hosts=(host,))
 
     # Bound here, so a port in use is one clear line and exit 2, and --port 0 can say which port it got. The protocol
     # must be named: asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and without it every

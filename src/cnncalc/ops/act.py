@@ -6,7 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..ir import Shape
-from .base import Calc, Context, Op, make, number, register
+from .base import Calc, Context, Op, boolean, make, number, register
 
 ACTIVATIONS = {
     "relu": "max(0, x)",
@@ -24,12 +24,17 @@ ACTIVATIONS = {
 }
 ALIASES = {"silu": ("swish",), "hsigmoid": ("hardsigmoid",), "hswish": ("hardswish",)}
 
+# Writing the result over the input (PyTorch's `inplace=True`, `relu_`) changes no shape, parameter or MAC figure,
+# only what training keeps: the input's storage is reused, so a ReLU after batch norm saves nothing of its own.
+INPLACE = make("inplace", boolean(), False, help="writes its result over its input (PyTorch inplace=True)")
+
 
 def _activation(op_name: str, text: str) -> type[Op]:
     class Activation(Op):
         name = op_name
         aliases = ALIASES.get(op_name, ())
         summary = f"activation: {text}" if op_name != "identity" else text
+        keys = (INPLACE,) if op_name != "identity" else ()
 
         def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
             return Calc(inputs[0])
@@ -57,7 +62,7 @@ class DropPath(Op):
 class Dropout(Op):
     name = "dropout"
     summary = "dropout (identity when counting)"
-    keys = (make("p", number(0, 1), Fraction(1, 2), help="drop probability"),)
+    keys = (make("p", number(0, 1), Fraction(1, 2), help="drop probability"), INPLACE)
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         return Calc(inputs[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -10,7 +11,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from ..errors import OpError
 from ..expr import Step
-from ..ir import AXIS_NAMES, Shape
+from ..ir import AXIS_NAMES, MAX_SIZE, Shape, too_large
 
 # ----------------------------------------------------------------------------- arguments
 
@@ -30,7 +31,34 @@ class Param:
         try:
             return self.parse(raw)
         except (ValueError, TypeError) as exc:
-            raise OpError(f"{self.name}={raw}: {exc}") from None
+            raise OpError(f"{self.name}={shortened(raw)}: {exc}") from None
+
+
+def shortened(raw: Any, most: int = 40) -> str:
+    """The text of a value for an error line, cut short when long (a 5,000-digit number is not echoed)."""
+    text = str(raw)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= most else f"{text[: most // 2]}...({len(text):,} characters)"
+
+
+# A whole number as the spec writes it: ASCII digits only (int() would also take full-width or Arabic-Indic
+# digits), one optional minus sign, and short enough to be read without Python's 4,300-digit limit.
+_WHOLE = re.compile(r"-?[0-9]{1,30}")
+
+
+def read_whole(text: str) -> int:
+    """An ASCII whole number within MAX_SIZE; ValueError saying what fits otherwise."""
+    text = text.strip()
+    if not _WHOLE.fullmatch(text):
+        if re.fullmatch(r"-?[0-9]+", text):
+            raise ValueError(f"too large: at most {MAX_SIZE:,}")
+        raise ValueError("expected a whole number written with the digits 0-9, like 3")
+    value = int(text)
+    problem = too_large(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def _whole(raw: Any, least: int) -> int:
@@ -38,8 +66,13 @@ def _whole(raw: Any, least: int) -> int:
         raise ValueError("expected a whole number")
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-        value = int(raw)
+        problem = too_large(value)
+        if problem:
+            raise ValueError(problem)
+    elif isinstance(raw, str) and re.fullmatch(r"\s*-?[0-9]+\s*", raw):
+        value = read_whole(raw)
+    elif isinstance(raw, str) and any(ch.isdigit() and not ch.isascii() for ch in raw):
+        raise ValueError("write numbers with the digits 0-9")
     else:
         raise ValueError(f"expected a whole number, like {max(least, 1) * 3}")
     if value < least:
@@ -58,10 +91,10 @@ def integer() -> tuple[Callable[[Any], int], Callable[[Any], str]]:
         if isinstance(raw, bool):
             raise ValueError("expected a whole number")
         if isinstance(raw, int):
-            return raw
+            return read_whole(str(raw))
         text = str(raw).strip()
-        if text.lstrip("-").isdigit() and text.lstrip("-").isascii():
-            return int(text)
+        if re.fullmatch(r"-?[0-9]+", text):
+            return read_whole(text)
         raise ValueError("expected a whole number, like 0 or -1")
 
     return parse, str
@@ -114,7 +147,9 @@ def padding() -> tuple[Callable[[Any], Any], Callable[[Any], str]]:
             return "same" if raw.lower() == "same" else (0, 0)
         try:
             return as_pair(raw)
-        except ValueError:
+        except ValueError as exc:
+            if "too large" in str(exc):
+                raise
             raise ValueError("expected a number, HxW, DxHxW, same or valid") from None
 
     return parse, lambda v: v if isinstance(v, str) else format_pair(v)
@@ -138,10 +173,15 @@ def number(low: float, high: float | None = None, *, open_low: bool = False):  #
     def parse(raw: Any) -> Fraction:
         if isinstance(raw, bool):
             raise ValueError("expected a number")
+        text = str(raw).strip()
+        if not isinstance(raw, Fraction) and (len(text) > 40 or not text.isascii()):
+            raise ValueError("expected a number of at most 40 characters, written with the digits 0-9, like 0.5")
         try:
-            value = Fraction(str(raw)) if not isinstance(raw, Fraction) else raw
-        except (ValueError, ZeroDivisionError):
+            value = Fraction(text) if not isinstance(raw, Fraction) else raw
+        except (ValueError, ZeroDivisionError, OverflowError):
             raise ValueError("expected a number, like 0.5") from None
+        if abs(value) > MAX_SIZE:
+            raise ValueError(f"too large: at most {MAX_SIZE:,}")
         if value < low or (open_low and value == low) or (high is not None and value > high):
             bound = f"above {low}" if open_low else f"at least {low}"
             raise ValueError(f"must be {bound}" + (f" and at most {high}" if high is not None else ""))

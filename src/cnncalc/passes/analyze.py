@@ -9,7 +9,7 @@ from typing import Any
 
 from .._gc import gc_paused
 from ..errors import CnnCalcError, OpError, SpecError
-from ..ir import Graph, Node, Shape, inputs_list
+from ..ir import Graph, Node, Shape, inputs_list, shape_too_large
 from ..ops.base import IDENTITY, Context, get_op
 from ..report import Report, Settings, Totals, Walk
 from . import rf
@@ -206,6 +206,9 @@ def _row(graph: Graph, node: Node, in_shapes: list[Shape], settings: Settings) -
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
             raise OpError(_arity(op.name, op.min_inputs, op.max_inputs, node.inputs))
         calc = op.calc(op.complete(node.args), in_shapes, Context(settings.count_biases, tuple(node.inputs)))
+        too_large = shape_too_large(calc.output)
+        if too_large:  # refused here, so no later layer spends work on it
+            raise OpError(too_large)
     except CnnCalcError as exc:
         if isinstance(exc, SpecError):
             raise

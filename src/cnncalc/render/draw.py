@@ -277,12 +277,18 @@ def _save(fig: Any, path: str | Path, **kwargs: Any) -> None:
         plt.close(fig)
 
 
-def render_png(model: Any, path: str | Path) -> None:
-    """The block drawing as a PNG (matplotlib), twice the SVG's resolution where the picture is not huge."""
+def render_png(model: Any, path: str | Path, dpi: float | None = None) -> None:
+    """The block drawing as a PNG (matplotlib): at `dpi` (96 is the SVG's own size, 1 px a unit), or by default
+    twice the SVG's resolution where the picture is not huge."""
     lay = layout(model)
+    if dpi is not None and not 10 <= dpi <= 2400:
+        raise CnnCalcError(f"--dpi {dpi:g}: give 10 to 2400 (96 is the SVG's size, 192 twice that)")
+    if dpi is not None and max(lay.width, lay.height) * dpi / 96 > 60000:
+        most = int(60000 * 96 / max(lay.width, lay.height))
+        raise CnnCalcError(f"--dpi {dpi:g}: the picture would be over 60,000 pixels across; at most {most} here")
     fig = _figure(lay)
     scale = min(2.0, 14000 / max(lay.width, lay.height))
-    _save(fig, path, dpi=96 * scale, format="png")
+    _save(fig, path, dpi=dpi if dpi is not None else 96 * scale, format="png")
 
 
 def render_pdf(model: Any, path: str | Path) -> None:
@@ -317,13 +323,18 @@ def draw(model: Any, path: str | Path | None = None, fmt: str | None = None) -> 
     return Drawing(svg)
 
 
-def write_drawing(model: Any, path: str | Path, fmt: str | None = None, *, svg: str | None = None) -> str:
-    """Write the drawing to `path` as svg, png, pdf or tikz (from the extension unless `fmt` says); the format."""
+def write_drawing(
+    model: Any, path: str | Path, fmt: str | None = None, *, svg: str | None = None, dpi: float | None = None
+) -> str:
+    """Write the drawing to `path` as svg, png, pdf or tikz (from the extension unless `fmt` says); the format.
+    `dpi` sets a PNG's resolution."""
     fmt = fmt or FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise CnnCalcError(f"{path}: say which format: an extension .svg, .png, .pdf or .tex, or --format")
+    if dpi is not None and fmt != "png":
+        raise CnnCalcError(f"--dpi sets a PNG's resolution; {fmt} is drawn to scale (write FILE.png)")
     if fmt == "png":
-        render_png(model, path)
+        render_png(model, path, dpi)
     elif fmt == "pdf":
         render_pdf(model, path)
     else:
@@ -392,8 +403,8 @@ def plot_costs(model: Any, path: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(min(max(7.0, 0.22 * n + 2), 18.0), 4.8))
     xs = list(range(n))
     bar = 0.4
-    ax.bar([x - bar / 2 for x in xs], [max(r.params, 0) for r in rows], bar, label="params", color="#6c8ebf")
-    ax.bar([x + bar / 2 for x in xs], [r.macs or 0 for r in rows], bar, label="MACs", color="#e5785f")
+    ax.bar([x - bar / 2 for x in xs], [float(max(r.params, 0)) for r in rows], bar, label="params", color="#6c8ebf")
+    ax.bar([x + bar / 2 for x in xs], [float(r.macs or 0) for r in rows], bar, label="MACs", color="#e5785f")
     ax.set_yscale("log")
     ax.set_ylabel("params, MACs (log)")
     ax.set_xlim(-0.7, n - 0.3)

@@ -10,6 +10,7 @@ by branch; a long network wraps into bands stacked down the page.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -360,8 +361,10 @@ def boxes_of(model: Any) -> list[Box]:
         boxes.append(box)
     rows = {layer.name: layer for layer in report.layers}
     outputs_ = [b for b in boxes if not b.consumers]
-    for box in outputs_:
-        box.named = len(outputs_) > 1
+    for box in boxes:
+        # The names the user wrote label their boxes; an automatic name (conv3, relu2) would only repeat the op.
+        written = not re.fullmatch(re.escape(box.op) + r"\d*", box.name)
+        box.named = box.op != "input" and (written or (len(outputs_) > 1 and box in outputs_))
     for box in boxes:
         box.tooltip = _tooltip(box, [rows[n] for n in box.layers])
     return boxes

@@ -775,36 +775,48 @@ def _tex_align(rows: list[str]) -> list[str]:
     return [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"] if rows else []
 
 
+# Rows per tabular: a table of any length is cut into tabulars of fixed column widths (longtable would need a
+# second pdflatex run to settle its widths; these need none, and their columns line up from one to the next).
+TABLE_CHUNK = 40
+
+
 def _tex_table(report: Report) -> list[str]:
     t = report.totals
     layout = report.settings.layout
-    lines = [
-        r"{\footnotesize",
-        r"\begin{longtable}{@{}l l l r r l@{}}",
-        r"\hline",
-        r"layer & op & output & params & MACs & RF size/jump \\",
-        r"\hline",
-        r"\endhead",
-        r"\hline",
-        r"\endfoot",
-    ]
+    plain: list[list[str]] = []  # the cells as printed, for the widths
+    cells_tex: list[list[str]] = []
     aux = False
     for x in report.layers:
         macs = "?" if x.macs is None else f"{x.macs:,}" if x.macs else ""
+        macs_tex = macs
         if x.aux:
             aux = True
-            macs += r"$^\dagger$"
+            macs_tex += r"$^\dagger$"
         rf = x.rf.text() if x.rf is not None else ""
-        cells = [
-            rf"\texttt{{{tex_escape(x.name)}}}",
-            tex_escape(x.op),
-            f"${_tex_shape(x.output.text(layout))}$",
-            f"{x.params:,}" if x.params else "",
-            macs,
-            tex_escape(rf),
-        ]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\hline", rf"total & & & {t.params:,} & {t.macs:,} & \\", r"\end{longtable}", "}"]
+        shape = x.output.text(layout)
+        params = f"{x.params:,}" if x.params else ""
+        plain.append([x.name, x.op, shape, params, macs + ("+" if x.aux else ""), rf])
+        cells_tex.append(
+            [rf"\texttt{{{tex_escape(x.name)}}}", tex_escape(x.op), f"${_tex_shape(shape)}$", params, macs_tex,
+             tex_escape(rf)]
+        )  # fmt: skip
+    headers = ["layer", "op", "output", "params", "MACs", "RF size/jump"]
+    total = ["total", "", "", f"{t.params:,}", f"{t.macs:,}", ""]
+    widths = [max(len(row[i]) for row in (headers, total, *plain)) for i in range(6)]
+    # Widths in em at \footnotesize: typewriter letters are 0.525 em, digits and most roman letters about 0.5 em.
+    ems = [min(16.0, 0.55 * widths[0] + 0.3), *(0.55 * w + 0.5 for w in widths[1:])]
+    left = r">{\raggedright\arraybackslash}p{%.1fem}"
+    right = r">{\raggedleft\arraybackslash}p{%.1fem}"
+    spec = "@{}" + " ".join((right if i in (3, 4) else left) % w for i, w in enumerate(ems)) + "@{}"
+    head = [rf"\begin{{tabular}}{{{spec}}}", r"\hline", " & ".join(headers) + r" \\", r"\hline"]
+    lines = [r"{\footnotesize"]
+    chunks = [cells_tex[i : i + TABLE_CHUNK] for i in range(0, len(cells_tex), TABLE_CHUNK)] or [[]]
+    for k, chunk in enumerate(chunks):
+        lines += head + [" & ".join(cells) + r" \\" for cells in chunk]
+        if k == len(chunks) - 1:
+            lines += [r"\hline", " & ".join(total) + r" \\"]
+        lines += [r"\hline", r"\end{tabular}", r"\par\medskip"]
+    lines.append("}")
     if aux:
         lines.append(r"$^\dagger$ training only: in the params, not in the inference MACs or memory.")
     return lines
@@ -834,16 +846,16 @@ def _tex_by_layer(label: str, terms: list[int], total: int) -> str:
     return rf"\text{{{label}}} &= \text{{the sum over the {len(terms)} layers}} = {_num(total, LATEX)}"
 
 
-def explain_latex(report: Report) -> str:
-    """A complete LaTeX document (article; amsmath, array, longtable, geometry): the summary table, then each
-    layer's equations in align*, then the totals. Compiles with pdflatex and Debian's texlive-latex-base."""
+def explain_latex(report: Report, fragment: bool = False) -> str:
+    """A complete LaTeX document (article; amsmath, array, geometry): the summary table, then each layer's equations
+    in align*, then the totals. One pdflatex run is enough (Debian's texlive-latex-base). `fragment=True` gives the
+    body alone, to \\input into one's own report (its preamble needs amsmath and array)."""
     name = tex_escape(report.model)
-    lines = [
+    preamble = [
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
         r"\usepackage{amsmath}",
         r"\usepackage{array}",
-        r"\usepackage{longtable}",
         r"\setlength{\parindent}{0pt}",
         r"\setlength{\parskip}{4pt}",
         r"\sloppy",  # long layer names in typewriter type break lines loosely rather than run into the margin
@@ -854,6 +866,15 @@ def explain_latex(report: Report) -> str:
         r"\begin{document}",
         r"\maketitle",
         "",
+    ]
+    if fragment:
+        preamble = [
+            f"% Worked solution of {report.model} by cnncalc: \\input this file into a LaTeX document whose",
+            "% preamble has \\usepackage{amsmath} and \\usepackage{array}.",
+            rf"\subsection*{{Worked solution: \texttt{{{name}}}}}",
+        ]
+    lines = [
+        *preamble,
         r"\section*{Input and conventions}",
         "Input: " + tex_escape(_input_words(report)) + ".",
         r"\begin{itemize}",
@@ -877,8 +898,12 @@ def explain_latex(report: Report) -> str:
             lines += ["", text + ".", *(f"\n{n}" for n in notes)]
             continue
         lines += ["", rf"\subsection*{{{head}}}", *_tex_align(rows), *(f"\n{n}" for n in notes)]
-    lines += ["", r"\section*{Totals}", *_tex_totals(report), "", r"\end{document}"]
-    return "\n".join(lines) + "\n"
+    lines += ["", r"\section*{Totals}", *_tex_totals(report)]
+    if fragment:
+        # Inside someone's report the sections become unnumbered subsubsections under the heading above.
+        text = "\n".join(lines).replace(r"\subsection*{", r"\paragraph*{").replace(r"\section*{", r"\subsubsection*{")
+        return text.replace(r"\paragraph*{Worked solution:", r"\subsection*{Worked solution:", 1) + "\n"
+    return "\n".join([*lines, "", r"\end{document}"]) + "\n"
 
 
 __all__ = ["explain_latex", "explain_markdown", "explain_text", "tex_escape", "worked"]

@@ -51,6 +51,12 @@ def render_checked(checked: Checked, fmt: str, convention: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def spreadsheet_safe(cell: str) -> str:
+    """A text cell a spreadsheet will not run as a formula: one starting with =, +, -, @, a tab or a CR gets a
+    leading ' (OWASP's advice on CSV injection)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 def render_grades(result: ClassResult, fmt: str, convention: str) -> str:
     if fmt == "json":
         return json.dumps({**result.to_dict(), "convention": convention}, indent=2) + "\n"
@@ -61,7 +67,7 @@ def render_grades(result: ClassResult, fmt: str, convention: str) -> str:
         for s in result.students:
             wrong = [v for v in s.verdicts if not v.ok]
             w.writerow([
-                s.student, s.right, len(s.verdicts), f"{s.score:.2f}",
+                spreadsheet_safe(s.student), s.right, len(s.verdicts), f"{s.score:.2f}",
                 "; ".join(f"{_cell(v)}={_value(v.claimed)} (right {_value(v.correct)})" for v in wrong),
                 "; ".join(v.diagnoses[0].mistake if v.diagnoses else "unexplained" for v in wrong),
             ])  # fmt: skip

@@ -71,9 +71,19 @@ def rows(report: Report) -> tuple[list[Row], Row]:
 def summary_lines(report: Report) -> list[str]:
     """The totals in words, then the conventions they follow."""
     t = report.totals
+    kinds = report.buffer_kinds
+    buffers = f"buffers {t.buffers:,}"
+    if kinds["other_buffers"]:
+        buffers += f" = running statistics {kinds['running_statistics']:,} + other buffers {kinds['other_buffers']:,}"
+    elif t.buffers:
+        buffers += " (running statistics)"
+    if kinds["fixed_tables"]:
+        buffers += (
+            f"; fixed tables {kinds['fixed_tables']:,} values (made at construction: index tables, coordinates, "
+            "filters), in neither count"
+        )
     lines = [
-        f"params {t.params:,} ({human_count(t.params)}) = weights {t.weights:,} + biases {t.biases:,}; "
-        f"buffers {t.buffers:,}",
+        f"params {t.params:,} ({human_count(t.params)}) = weights {t.weights:,} + biases {t.biases:,}; {buffers}",
         f"MACs {t.macs:,} ({human_count(t.macs)}); FLOPs {t.flops:,} ({human_count(t.flops)})",
         f"activations {t.activation_bytes:,} bytes ({human_bytes(t.activation_bytes)})",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,7 +278,7 @@ def _parts(
         try:
             cached = _PARSED[cache_key] = _read_args(op, line.positional, own_keys, defaults["bias"])
         except OpError as exc:
-            raise fail(str(exc)) from None
+            raise fail(str(exc) + _positional_hint(op, line.positional, own_keys)) from None
     args, signature = cached
     if inputs is not None:
         how = _FROM
@@ -304,3 +305,17 @@ def _read_args(
 ) -> tuple[dict[str, Any], int | None]:
     args = read_args(op, positional, keys, bias)
     return args, Node("", op.name, args).signature()
+
+
+_WINDOW = re.compile(r"\d+(x\d+){0,2}")
+
+
+def _positional_hint(op: Op, positional: Sequence[str], keys: Sequence[tuple[str, str]]) -> str:
+    """`conv 6 5x5`: a kernel size written without its key; say how to write it."""
+    extra = positional[1:]
+    given = {k for k, _ in keys}
+    if len(extra) != 1 or not _WINDOW.fullmatch(extra[0]) or "k" not in op.key_names() or "k" in given:
+        return ""
+    sides = extra[0].split("x")
+    kernel = sides[0] if len(set(sides)) == 1 else extra[0]
+    return f"; a kernel size is written k=: `{op.name} {positional[0]} k={kernel}`"

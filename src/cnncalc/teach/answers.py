@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import CnnCalcError
 from ..ir import Shape
+from ..ops.base import shortened
 from .diagnose import Diagnosis, Network, diagnose_cell, diagnose_total, figure_name
 
 CELL_FIELDS = ("output_shape", "params", "weights", "biases", "macs")
@@ -51,9 +52,11 @@ class Skipped:
 def parse_number(text: str) -> int:
     """A whole number as students write it: 34,944 or 34 944 or 34_944 or 34944.0."""
     cleaned = re.sub(r"[\s,_']", "", text)
-    if re.fullmatch(r"[+-]?\d+(\.0*)?", cleaned):
+    if re.fullmatch(r"[+-]?[0-9]{1,100}(\.0*)?", cleaned):  # ASCII digits; 100 digits is past any figure
         return int(cleaned.split(".")[0])
-    raise ValueError(f"{text!r} is not a whole number")
+    if re.fullmatch(r"[+-]?[0-9]+(\.0*)?", cleaned):
+        raise ValueError(f"a number of {len(cleaned):,} digits: no figure has more than 100")
+    raise ValueError(f"{shortened(text)!r} is not a whole number")
 
 
 def parse_shape(text: str, layout: str) -> Shape:
@@ -79,12 +82,14 @@ def read_table(text: str, source: str) -> tuple[list[str], list[tuple[int, dict[
     kept = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.lstrip().startswith("#")]
     if not kept:
         raise CnnCalcError(f"{source}: the file is empty: start with a header line such as `layer,output_shape,params`")
-    sample = "\n".join(line for _, line in kept[:5])
+    # The delimiter is the one the header uses most (csv.Sniffer is quadratic in its sample: a 240 KB line held
+    # the server for minutes).
+    header_line = kept[0][1][:10_000]
+    delimiter = max(",;\t", key=lambda d: (header_line.count(d), d == ","))
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO("\n".join(line for _, line in kept)), dialect))
+        rows = list(csv.reader(io.StringIO("\n".join(line for _, line in kept)), delimiter=delimiter))
+    except csv.Error as exc:
+        raise CnnCalcError(f"{source}: not a readable CSV table ({exc})") from None
     header = [h.strip().lower() for h in rows[0]]
     out = []
     for (n, _), row in zip(kept[1:], rows[1:], strict=False):
@@ -153,12 +158,15 @@ def check_answers(net: Network, text: str, source: str) -> Checked:
     """A student's table: a `layer` column and any of output_shape, params, weights, biases, macs."""
     header, rows = read_table(text, source)
     if "layer" not in header:
-        raise CnnCalcError(f"{source}:1: the header has no `layer` column (it has: {', '.join(header)})")
+        raise CnnCalcError(
+            f"{source}:1: the header has no `layer` column (it has: {shortened(', '.join(header), 120)})"
+        )
     fields = [h for h in header if h in CELL_FIELDS]
     unknown = [h for h in header if h not in CELL_FIELDS and h != "layer" and h]
     if not fields:
         raise CnnCalcError(
-            f"{source}:1: the header names none of {', '.join(CELL_FIELDS)} (it has: {', '.join(header)})"
+            f"{source}:1: the header names none of {', '.join(CELL_FIELDS)} "
+            f"(it has: {shortened(', '.join(header), 120)})"
         )
     verdicts: list[Verdict] = []
     skipped = [Skipped(1, f"column {h!r} is not checked (known: {', '.join(CELL_FIELDS)})") for h in unknown]

@@ -26,10 +26,11 @@ CONVENTIONS = (
     "their biases (C/r + C)",
     "padding (k-1)/2: a stride-1 block keeps H x W, stride s gives ceil(H/s); H and W in the formulas are the "
     "output's, H_in and W_in the input's where they differ",
-    "the notes count SE as 2C²/r + C·H·W: the two FCs plus one multiply per value for the scale x̃_c = s_c·x_c "
-    "(the global pool's sum is as many additions); with C = 64, r = 16 against a 3x3 separable conv 64 -> 64 "
-    "that count gives their 1.59% at 7x7, 1.43% at 14x14 and 1.37% as H, W grow",
-    "the notes' inverted-residual cost H·W·(C_in²·t + C_in·t·k²) leaves out the 1x1 projection "
+    '"with the scale" counts SE as 2C²/r + C·H·W, as a course exercise does: the two FCs plus one multiply per '
+    "value for the scale x̃_c = s_c·x_c (the global pool's sum is as many additions); with C = 64, r = 16 against "
+    "a 3x3 separable conv 64 -> 64 that count gives the exercise's 1.59% at 7x7, 1.43% at 14x14 and 1.37% as H, W "
+    "grow",
+    "the same exercise's inverted-residual cost H·W·(C_in²·t + C_in·t·k²) leaves out the 1x1 projection "
     "(t·C_in·C_out a position); it is counted here",
 )
 
@@ -149,10 +150,10 @@ class SizeRow:
             "w": self.w,
             "separable_macs": self.separable_macs,
             "se_macs": self.se_macs,
-            "se_macs_notes": self.se_notes,
+            "se_macs_with_scale": self.se_notes,
             "ratio": float(self.ratio),
-            "ratio_notes": float(self.ratio_notes),
-            "in_notes": self.in_notes,
+            "ratio_with_scale": float(self.ratio_notes),
+            "course_size": self.in_notes,
         }
 
 
@@ -324,7 +325,7 @@ def compare(h: int, w: int, c_in: int, c_out: int, k: int, t: int = 6, r: int = 
 
     se_spec = specs["se"].format(h=h_out, w=w_out)
     se = _build("squeeze-and-excitation", se_spec)
-    se_notes = _step("notes' count (FCs + scale)", "2*C*C/r + C*H*W", v)
+    se_notes = _step("with the scale (FCs + C·H·W)", "2*C*C/r + C*H*W", v)
     blocks.append(
         Block(
             "se",
@@ -365,7 +366,7 @@ def compare(h: int, w: int, c_in: int, c_out: int, k: int, t: int = 6, r: int = 
             _step("ratio", "(2*C*C/r)/(H*W*C_in*(k*k + C_out))", v),
         ),
         Ratio(
-            "SE / separable, the notes' count (FCs + scale)",
+            "SE / separable, with the scale (FCs + C·H·W)",
             (se.totals.macs + c_out * h_out * w_out, sep.totals.macs),
             _step("ratio", "(2*C*C/r + C*H*W)/(H*W*C_in*(k*k + C_out))", v),
         ),

@@ -39,6 +39,10 @@ from ..errors import CnnCalcError
 
 INF = 1 << 200  # larger than any cost; sums with it stay above it
 MAX_LAYERS = 100
+MAX_VALUE = 1_000_000  # --rf, --stride, --channels, --input and every kernel, dilation and stride
+# Layers times choices a layer: the search's tables and its depth grow with both. bench/bench_design.py's largest
+# problem is 30 x 93 = 2,790; 100 layers x 96 choices ran 34 s and took 6 GB, so it is refused before it starts.
+MAX_CHOICES = 4_000
 
 
 class Conv(NamedTuple):
@@ -101,6 +105,17 @@ class Problem:
                 raise CnnCalcError(f"--{name} needs at least one value")
             if values[0] < 1:
                 raise CnnCalcError(f"--{name}: every value must be at least 1, got {values[0]}")
+        for name, value in (("--rf", self.rf), ("--stride", self.stride), ("--channels", self.channels),
+                            ("--input", self.input), *((f"--{n}", max(getattr(self, n))) for n in
+                                                     ("kernels", "dilations", "strides"))):  # fmt: skip
+            if value > MAX_VALUE:
+                raise CnnCalcError(f"{name} {str(value)[:20]}: at most {MAX_VALUE:,}")
+        if self.max_layers * self.options > MAX_CHOICES:
+            raise CnnCalcError(
+                f"the search space is too large: {self.options} choices a layer times up to {self.max_layers} layers "
+                f"is {self.max_layers * self.options:,}, over the limit of {MAX_CHOICES:,}; give fewer --kernels, "
+                "--dilations or --strides, or a smaller --max-layers"
+            )
         if self.rf == 1 and self.stride == 1:
             raise CnnCalcError("--rf 1 with --stride 1 needs no layer at all: ask for a larger --rf or --stride")
         least = _least_strided_layers(self.stride, self.strides)

@@ -46,7 +46,7 @@ class Diagnosis(NamedTuple):
 def figure_name(of: str, count_biases: bool) -> str:
     """The convention a figure is counted under, in words."""
     return {
-        "params": "params: weights and biases (PyTorch's numel; batch-norm running statistics apart)"
+        "params": "params: weights and biases (PyTorch's numel; buffers apart)"
         if count_biases
         else "params without the biases of conv, convT and fc layers (--no-bias)",
         "weights": "weights only, no biases",
@@ -188,7 +188,72 @@ class _Found:
 # ---------------------------------------------------------------------- totals
 
 
+# The figures a total is most often confused with, tried when none of the slips under the asked one gives it.
+_RELATED = {"params": ("weights",), "weights": ("params",), "macs": ("flops",), "flops": ("macs",)}
+_CONVENTION_PENALTY = 0.5
+
+
 def diagnose_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
+    """What turns the right total into `claimed`, another convention first: the same network counted another way
+    (another figure, another tool's convention), then the slips, alone or in pairs; when none gives it, the slips
+    under the related convention (weights for params, FLOPs for MACs and back)."""
+    if claimed == net.total(of):
+        return []
+    found = _slips_of_total(net, of, claimed)
+    conventional = [d for d in found if d.mistake in CONVENTION_HINTS]
+    first = _other_conventions(net, of, claimed) + conventional
+    rest = [d for d in found if d.mistake not in CONVENTION_HINTS]
+    if not found and not first:
+        for other in _RELATED[of]:
+            words = f"counted as {figure_name(other, net.count_biases)} (--of {other})"
+            rest += [
+                Diagnosis(f"{other}+{d.mistake}", f"{words}: {d.explanation}", d.gives, d.score * _CONVENTION_PENALTY)
+                for d in _slips_of_total(net, other, claimed)
+            ]
+    return (first + rest)[:_MOST]
+
+
+def _other_conventions(net: Network, of: str, claimed: int) -> list[Diagnosis]:
+    """`claimed` is exactly the network's figure under another convention: another figure, or a FLOP tool's total."""
+    from ..passes.conventions import conventions
+
+    out = []
+    counts = {"params": net.total("params"), "weights": net.total("weights")}
+    counts |= {"macs": net.total("macs"), "flops": net.total("flops")}
+    if net.count_biases:
+        counts["params+buffers"] = counts["params"] + net.model.totals.buffers
+    words = {"params+buffers": "params with the non-learnt buffers (Keras's total parameters)"}
+    for key, value in counts.items():
+        if key != of and value == claimed and key not in _RELATED[of] and key != "params+buffers":
+            out.append(
+                Diagnosis(
+                    f"convention:{key}",
+                    f"the network's {figure_name(key, net.count_biases)}: {value:,} (--of {key})",
+                    claimed,
+                    1.0,
+                )
+            )
+        elif key == "params+buffers" and value == claimed and of in ("params", "weights"):
+            out.append(Diagnosis("convention:keras", f"the network's {words[key]}: {value:,}", claimed, 1.0))
+    if of in ("macs", "flops"):
+        report = conventions(net.model)
+        for c, total in zip(report.conventions, report.totals, strict=True):
+            if total == claimed and total != net.total(of) and not report.unknown[report.index(c.key)]:
+                if c.key in ("cnncalc_macs", "cnncalc_flops") or total in counts.values():
+                    continue
+                out.append(
+                    Diagnosis(
+                        f"convention:{c.key}",
+                        f"the total {c.title} prints ({c.unit}, counting element-wise work its own way): {total:,}; "
+                        "cnncalc show --conventions lists what each tool counts",
+                        claimed,
+                        1.0,
+                    )
+                )
+    return out
+
+
+def _slips_of_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
     """The slips, alone or in pairs, that turn the right total into `claimed`."""
     right = net.total(of)
     found = _Found()

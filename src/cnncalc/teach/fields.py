@@ -72,6 +72,12 @@ class AxisField:
         return Fraction(self.size) / 2 - self.centre
 
     def lo(self, unit: int = 0) -> Fraction:
+        if unit == 0:  # asked for many times a row: worked out once (Fraction arithmetic is most of `rf`'s time)
+            start = self.__dict__.get("_lo0")
+            if start is None:
+                start = self.centre - Fraction(self.size) / 2
+                object.__setattr__(self, "_lo0", start)
+            return start  # type: ignore[no-any-return]
         return self.centre + unit * Fraction(self.jump) - Fraction(self.size) / 2
 
     def hi(self, unit: int = 0) -> Fraction:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import CnnCalcError
 from ..ir import Shape
+from ..ops.base import shortened
 from .answers import (
     CELL_FIELDS,
     TOTAL_FIELDS,
@@ -88,7 +89,9 @@ def grade(net: Network, text: str, source: str, of: str = "params") -> ClassResu
     """Grade a class file: a `student` column, then `total` (the figure `of`) and/or LAYER.FIELD columns."""
     header, rows = read_table(text, source)
     if "student" not in header:
-        raise CnnCalcError(f"{source}:1: the header has no `student` column (it has: {', '.join(header)})")
+        raise CnnCalcError(
+            f"{source}:1: the header has no `student` column (it has: {shortened(', '.join(header), 120)})"
+        )
     columns: dict[str, tuple[str, str]] = {}
     skipped: list[Skipped] = []
     for h in header:
@@ -113,7 +116,7 @@ def grade(net: Network, text: str, source: str, of: str = "params") -> ClassResu
                 continue
         columns[h] = (layer, field)
     if not columns:
-        raise CnnCalcError(f"{source}:1: no column to grade (it has: {', '.join(header)})")
+        raise CnnCalcError(f"{source}:1: no column to grade (it has: {shortened(', '.join(header), 120)})")
     students = []
     for line, cells in rows:
         name = cells.get("student", "")

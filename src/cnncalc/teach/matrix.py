@@ -1,7 +1,7 @@
 """Convolution and transposed convolution written as matrices, with their equations and input gradients.
 
 A convolution is linear in its input, so y = M x for a matrix M whose entries are kernel taps (or 0). Indexing is
-1-based, as in the notes: x1..xN, y1..yM, w1..wK; in 2-D x11, x12, ..., the grids flattened row by row. The
+1-based, as worked by hand: x1..xN, y1..yM, w1..wK; in 2-D x11, x12, ..., the grids flattened row by row. The
 convolution is PyTorch's (a cross-correlation: no kernel flip): y_i = Σ_k w_k·x_{(i-1)S + (k-1)D + 1 - P}, an x
 outside 1..N being padding (0). A transposed convolution's matrix is the transpose of the matrix of the convolution
 whose input has the transposed convolution's output size, so each one's backward pass is the other's forward pass:
@@ -202,7 +202,7 @@ def _limit(op: str, inp: Index, out: Index, limit: int | None, out_of: Callable[
     if limit is None or (rows <= limit and cols <= limit):
         return
     hint = ""
-    for t in range(max(inp) - 1, 0, -1):
+    for t in range(min(max(inp) - 1, limit), 0, -1):  # no side over the limit fits: at most `limit` tries
         smaller = tuple(min(n, t) for n in inp)
         try:
             fits = math.prod(out_of(smaller)) <= limit and math.prod(smaller) <= limit
@@ -281,10 +281,13 @@ def parse_values(text: str, option: str) -> list[Value]:
 
 def parse_size(text: str, option: str) -> Index:
     """`4` or `4x5`."""
+    from ..ops.base import read_whole, shortened
+
     try:
-        values = tuple(int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise CnnCalcError(f"{option}: {text!r} is not a size (write N, or HxW for 2-D)") from None
+        values = tuple(read_whole(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        reason = str(exc) if "too large" in str(exc) else "write N, or HxW for 2-D"
+        raise CnnCalcError(f"{option}: {shortened(text)!r} is not a size ({reason})") from None
     if len(values) > 2:
         raise CnnCalcError(f"{option}: {text!r} has {len(values)} axes; 1-D (N) or 2-D (HxW) only")
     return values
@@ -416,7 +419,7 @@ _RULES = {
 
 def _notes(m: ConvMatrix) -> list[str]:
     grid = "" if m.dims == 1 else "; the grids are flattened row by row (x11, x12, ..., then x21, ...)"
-    lines = ["indexing: 1-based as in the notes: inputs x, outputs y, kernel taps w (weights row by row)" + grid]
+    lines = ["indexing: 1-based, as worked by hand: inputs x, outputs y, kernel taps w (weights row by row)" + grid]
     if m.op == "conv":
         lines.append(_RULES["conv", m.dims] + ", an x outside the input being padding (0)")
         for axis, r, n, p in zip(("rows", "columns") if m.dims == 2 else ("x",), m.unread, m.input, m.pad, strict=True):
@@ -503,7 +506,7 @@ def render_text(
     if n is None:
         if s.padded is not None:
             labels, cells = s.padded
-            block(f"on the zero-padded input, as the notes write it ({rows_n}x{len(labels)})", s.y, labels, cells)
+            block(f"on the zero-padded input, as worked by hand ({rows_n}x{len(labels)})", s.y, labels, cells)
         elif s.padded_too_wide:
             lines.extend(["", f"(the matrix on the zero-padded input is wider than {MAX_SIDE} columns: not shown)"])
         dropped = ", the padding columns dropped" if s.padded is not None or s.padded_too_wide else ""
@@ -623,7 +626,7 @@ def render_latex(m: ConvMatrix, numeric: Numeric | None = None, padded: bool | N
     if n is None:
         if s.padded is not None:
             labels, cells = s.padded
-            out.append(r"On the zero-padded input, as the notes write it:")
+            out.append(r"On the zero-padded input, as worked by hand:")
             tex_cells = [[_tex_name(c) for c in row] for row in cells]
             fit(f"{_tex_vector(ty)} = {_tex_matrix(tex_cells)} {_tex_vector([_tex_name(v) for v in labels])}")
         out.append(r"$y = Mx$" + (", the padding columns dropped:" if s.padded is not None else ":"))

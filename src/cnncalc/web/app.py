@@ -86,14 +86,20 @@ async def read_body(request: Request) -> dict[str, Any]:
         if len(body) > MAX_BODY:
             raise ApiError(413, f"the request is over {MAX_BODY // 1024} KiB")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    except ValueError as exc:  # a number past Python's 4,300 digits, or NaN / Infinity
+        raise ApiError(400, f"the body is not valid JSON: {str(exc)[:100]}") from None
     except RecursionError:
         raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, 'the body must be a JSON object, e.g. {"spec": "input 32x32x3\\nconv 16 k=3"}')
     return data
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def checked_fields(data: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,21 +118,6 @@ def checked_fields(data: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[s
             raise ApiError(400, f"{key} must be {names}")
         out[key] = value
     return out
-
-
-def query_fields(request: Request) -> dict[str, Any]:
-    """GET /api/draw's query string as the JSON fields of POST (bias and strict as true/false, 1/0)."""
-    out: dict[str, Any] = {}
-    for key, value in request.query_params.items():
-        if key in ("bias", "strict"):
-            if value.lower() not in ("true", "1", "yes", "false", "0", "no"):
-                raise ApiError(400, f"{key}={value}: write true or false")
-            out[key] = value.lower() in ("true", "1", "yes")
-        else:
-            out[key] = value
-    if len(out.get("spec", "")) > MAX_BODY:
-        raise ApiError(413, f"the spec is over {MAX_BODY // 1024} KiB")
-    return checked_fields(out, EXPORT)
 
 
 def count_layers(text: str) -> int:
@@ -157,7 +148,12 @@ def graph_of(data: Mapping[str, Any]) -> Graph:
         raise ApiError(400, 'options are key: value pairs of text, numbers or true/false, e.g. {"aux": true}')
     if name is not None:
         zoo.get(name)  # an unknown name raises, with the names it resembles
-        return zoo.build(name, options)
+        graph = zoo.build(name, options)
+        if len(graph.nodes) > MAX_LAYERS:  # options such as a depth can make a zoo model of any size
+            raise ApiError(
+                413, f"this model has {len(graph.nodes):,} layers; the web page takes at most {MAX_LAYERS:,}"
+            )
+        return graph
     if options:
         raise ApiError(400, f"options ({', '.join(options)}) apply to zoo models only")
     layers = count_layers(spec)
@@ -287,7 +283,7 @@ def zoo_model(name: str, options: dict[str, str]) -> dict[str, Any]:
         entry = zoo.get(name)
     except CnnCalcError as exc:
         raise ApiError(404, str(exc)) from None
-    model = load(zoo.build(name, options))
+    model = load(graph_of({"zoo": name, "options": options}))
     return {
         "name": name,
         "summary": entry.summary,
@@ -349,7 +345,37 @@ def _serial(fn: Callable[..., Any], *args: Any) -> Any:
     # One network at a time: the work is pure Python (the GIL allows no more), and cnncalc's caches are filled
     # by one thread only.
     with _LOCK:
-        return fn(*args)
+        try:
+            return fn(*args)
+        finally:
+            trim_caches()
+
+
+# cnncalc's caches make the CLI fast on repeated layers, but grow with every distinct spec a long-running server
+# sees (5,000 distinct specs took it from 46 MB to 1.48 GB). Past this many distinct layer signatures they are all
+# emptied together: layer signatures are numbers handed out by ir.py, remembered by the parser's, the analysis'
+# and the zoo's caches, so clearing one alone would let an old number stand for a new layer.
+MAX_CACHED_SIGNATURES = 20_000
+
+
+def trim_caches(limit: int = MAX_CACHED_SIGNATURES) -> bool:
+    """Empty cnncalc's caches if they hold more than `limit` layer signatures; True if they were emptied."""
+    from .. import builder, expr, ir
+
+    analyze = importlib.import_module("cnncalc.passes.analyze")  # the package exports a function of that name
+    parser = importlib.import_module("cnncalc.spec.parser")
+
+    if len(ir._SIGNATURES) <= limit and len(zoo._BUILT) <= 200 and sum(map(len, analyze._ROWS.values())) <= limit:
+        return False
+    ir._SIGNATURES.clear()
+    analyze._ROWS.clear()
+    parser._PARSED.clear()
+    for layers in parser._LAYERS.values():
+        layers.clear()
+    builder._PARSED.clear()
+    zoo._BUILT.clear()
+    expr._compiled.cache_clear()
+    return True
 
 
 async def compute(fn: Callable[..., Any], *args: Any) -> Any:
@@ -408,12 +434,6 @@ async def get_zoo_model(request: Request) -> Response:
 def _svg(svg: str) -> Response:
     headers = {"Content-Security-Policy": SVG_POLICY}
     return Response(svg, media_type="image/svg+xml", headers=headers)
-
-
-@api
-async def get_draw(request: Request) -> Response:
-    data = query_fields(request)
-    return _svg(await compute(draw_of, data))
 
 
 @api
@@ -484,6 +504,49 @@ class Headers:
         await self.app(scope, receive, send_with_headers)
 
 
+# Names the server answers to. A page elsewhere can point a name it owns at 127.0.0.1 (DNS rebinding) and then
+# read the answers as same-origin; a Host header outside this list stops that. "testserver" is what Starlette's
+# TestClient sends (it has no dot, so no public DNS name can be it).
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1", "testserver")
+
+
+def host_name(value: str) -> str:
+    """`example.com:8000` -> `example.com`; `[::1]:8000` -> `[::1]`."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value.split("]", 1)[0] + "]"
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class Guard:
+    """Refuses (403) a request whose Host is not this server's, and a cross-site one: an Origin other than the
+    Host, or a browser's `Sec-Fetch-Site: cross-site` (an `<img src>` or a form on another site)."""
+
+    def __init__(self, app: ASGIApp, hosts: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.hosts = {host_name(h) for h in (*LOCAL_HOSTS, *hosts)}
+        self.any_host = any(h in ("0.0.0.0", "::", "[::]") for h in hosts)  # every interface: names unknown
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = host_name(headers.get("host", ""))
+        problem = None
+        if not self.any_host and host not in self.hosts:
+            problem = f"this server answers to {', '.join(sorted(self.hosts - {'testserver', '::1'}))}, not {host!r}"
+        elif headers.get("sec-fetch-site") == "cross-site" or (
+            "origin" in headers and headers["origin"].split("://", 1)[-1].lower() != headers.get("host", "").lower()
+        ):
+            problem = "a page on another site cannot use this server"
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse({"error": problem, "line": None, "layer": None}, status_code=403)
+        await response(scope, receive, send)
+
+
 @contextlib.asynccontextmanager
 async def warm_up(app: Starlette) -> AsyncIterator[None]:
     """Work out the zoo list in the background as the server starts, so the page's first request finds it made."""
@@ -491,21 +554,25 @@ async def warm_up(app: Starlette) -> AsyncIterator[None]:
     yield
 
 
-def create_app() -> Starlette:
-    """The ASGI app: the page at /, its files under /static, the API under /api."""
+def create_app(hosts: tuple[str, ...] = ()) -> Starlette:
+    """The ASGI app: the page at /, its files under /static, the API under /api. It answers to localhost,
+    127.0.0.1 and [::1], and to `hosts` (the address `cnncalc serve --host` listens on)."""
+    from .exercise import routes as exercise_routes  # here: that module reads this one's helpers
+
     routes = [
+        *exercise_routes,
         Route("/", index),
         Route("/api/info", get_info),
         Route("/api/report", post_report, methods=["POST"]),
         Route("/api/check", post_check, methods=["POST"]),
         Route("/api/zoo", get_zoo),
         Route("/api/zoo/{name}", get_zoo_model),
-        Route("/api/draw", get_draw, methods=["GET"]),
         Route("/api/draw", post_draw, methods=["POST"]),
         Route("/api/export/{fmt}", post_export, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=warm_up)
+    app.add_middleware(Guard, hosts=hosts)  # before every route; inside Headers
     app.add_middleware(Headers)
     return app
 

@@ -1,4 +1,5 @@
-"""The early networks: LeNet-5, AlexNet (both versions), ZFNet, and a course homework's pose network."""
+"""The early networks: LeNet-5, AlexNet (torchvision's, the paper's and CaffeNet's), ZFNet, and a course homework's pose
+network."""
 
 from __future__ import annotations
 
@@ -39,17 +40,17 @@ def alexnet() -> Graph:
     b = Builder("alexnet")
     b.input("224x224x3")
     b.add("conv", 64, k=11, s=4, p=2, name="conv1")
-    b.add("relu")
+    b.add("relu", inplace=True)
     b.add("maxpool", k=3, s=2, name="pool1")
     b.add("conv", 192, k=5, p=2, name="conv2")
-    b.add("relu")
+    b.add("relu", inplace=True)
     b.add("maxpool", k=3, s=2, name="pool2")
     b.add("conv", 384, k=3, p=1, name="conv3")
-    b.add("relu")
+    b.add("relu", inplace=True)
     b.add("conv", 256, k=3, p=1, name="conv4")
-    b.add("relu")
+    b.add("relu", inplace=True)
     b.add("conv", 256, k=3, p=1, name="conv5")
-    b.add("relu")
+    b.add("relu", inplace=True)
     b.add("maxpool", k=3, s=2, name="pool5")
     b.add("adaptiveavgpool", "6x6", name="avgpool")
     b.add("flatten")
@@ -63,28 +64,63 @@ def _classifier(b: Builder, width: int, classes: int, *, dropout_first: bool) ->
         if dropout_first:
             b.add("dropout", name=f"drop{name[2]}")
         b.add("fc", width, name=name)
-        b.add("relu", name=f"relu{name[2]}")
+        b.add("relu", inplace=dropout_first, name=f"relu{name[2]}")  # torchvision's are in place
         if not dropout_first:
             b.add("dropout", name=f"drop{name[2]}")
     b.add("fc", classes, name="fc8")
 
 
+_CAFFENET_SOURCE = (
+    "Caffe models/bvlc_reference_caffenet (pool1 before norm1, pool2 before norm2), the order many courses work "
+    "layer by layer; layer sizes of Krizhevsky, Sutskever, Hinton 2012; 60,965,224 params"
+)
+
+
+@entry(
+    "caffenet",
+    "CaffeNet: AlexNet's layers with each max pool before its LRN; 227x227, two towers (groups=2 in conv2/4/5)",
+    _CAFFENET_SOURCE,
+)
+def caffenet() -> Graph:
+    return _alexnet_caffe("caffenet", norm_first=False)
+
+
 @entry(
     "alexnet_caffe",
-    "AlexNet as Caffe trains it: 227x227, two towers (groups=2 in conv2/4/5), LRN",
-    "Krizhevsky, Sutskever, Hinton 2012; Caffe bvlc_alexnet; worked layer by layer in course slides; 60,965,224 params",
+    "the same network as caffenet (pool before LRN), under the name earlier versions gave it",
+    _CAFFENET_SOURCE,
 )
 def alexnet_caffe() -> Graph:
-    b = Builder("alexnet_caffe")
+    return _alexnet_caffe("alexnet_caffe", norm_first=False)
+
+
+@entry(
+    "alexnet_2012",
+    "AlexNet in the paper's order: each LRN before its max pool; 227x227, two towers (groups=2 in conv2/4/5)",
+    "Krizhevsky, Sutskever, Hinton, NeurIPS 2012, Sec. 3.3-3.5; Caffe models/bvlc_alexnet/deploy.prototxt "
+    "(norm1 before pool1, norm2 before pool2); 60,965,224 params",
+)
+def alexnet_2012() -> Graph:
+    return _alexnet_caffe("alexnet_2012", norm_first=True)
+
+
+def _alexnet_caffe(name: str, *, norm_first: bool) -> Graph:
+    """AlexNet as Caffe defines it. The paper normalises before pooling; CaffeNet pools first, which leaves
+    params, MACs and every conv's shape as they are and makes each LRN work on the pooled, smaller map."""
+    b = Builder(name)
     b.input("227x227x3")
     b.add("conv", 96, k=11, s=4, name="conv1")
     b.add("relu", name="relu1")
-    b.add("maxpool", k=3, s=2, name="pool1")
-    b.add("lrn", size=5, name="norm1")
-    b.add("conv", 256, k=5, p=2, g=2, name="conv2")
-    b.add("relu", name="relu2")
-    b.add("maxpool", k=3, s=2, name="pool2")
-    b.add("lrn", size=5, name="norm2")
+    for i in (1, 2):
+        if norm_first:
+            b.add("lrn", size=5, name=f"norm{i}")
+            b.add("maxpool", k=3, s=2, name=f"pool{i}")
+        else:
+            b.add("maxpool", k=3, s=2, name=f"pool{i}")
+            b.add("lrn", size=5, name=f"norm{i}")
+        if i == 1:
+            b.add("conv", 256, k=5, p=2, g=2, name="conv2")
+            b.add("relu", name="relu2")
     b.add("conv", 384, k=3, p=1, name="conv3")
     b.add("relu", name="relu3")
     b.add("conv", 384, k=3, p=1, g=2, name="conv4")

@@ -13,7 +13,7 @@ def densenet(name: str, growth: int, blocks: list[int], init_features: int, bn_s
     b.input("224x224x3")
     b.add("conv", init_features, k=7, s=2, p=3, bias=False, name="conv0")
     b.add("bn", name="norm0")
-    b.add("relu", name="relu0")
+    b.add("relu", inplace=True, name="relu0")
     x = b.add("maxpool", k=3, s=2, p=1, name="pool0")
     features = init_features
     for i, layers in enumerate(blocks, start=1):
@@ -23,21 +23,21 @@ def densenet(name: str, growth: int, blocks: list[int], init_features: int, bn_s
             layer = f"{block}.denselayer{j}"
             src = b.add("concat", name=f"{layer}.cat", inputs=parts) if len(parts) > 1 else parts[0]
             b.add("bn", name=f"{layer}.norm1", inputs=src)
-            b.add("relu", name=f"{layer}.relu1")
+            b.add("relu", inplace=True, name=f"{layer}.relu1")
             b.add("conv", bn_size * growth, k=1, bias=False, name=f"{layer}.conv1")
             b.add("bn", name=f"{layer}.norm2")
-            b.add("relu", name=f"{layer}.relu2")
+            b.add("relu", inplace=True, name=f"{layer}.relu2")
             parts.append(b.add("conv", growth, k=3, p=1, bias=False, name=f"{layer}.conv2"))
         x = b.add("concat", name=f"{block}.cat", inputs=parts)
         features += layers * growth
         if i < len(blocks):
             features //= 2
             b.add("bn", name=f"transition{i}.norm")
-            b.add("relu", name=f"transition{i}.relu")
+            b.add("relu", inplace=True, name=f"transition{i}.relu")
             b.add("conv", features, k=1, bias=False, name=f"transition{i}.conv")
             x = b.add("avgpool", k=2, s=2, name=f"transition{i}.pool")
     b.add("bn", name="norm5")
-    b.add("relu", name="relu5")
+    b.add("relu", inplace=True, name="relu5")
     b.add("adaptiveavgpool", "1x1", name="avgpool")
     b.add("flatten")
     b.add("fc", 1000, name="classifier")

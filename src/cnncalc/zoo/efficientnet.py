@@ -62,7 +62,7 @@ def _conv_bn(b: Builder, name: str, out: int, k: int, s: int = 1, g: int = 1, ac
     # Conv2dNormActivation: padding (k-1)//2, no conv bias, BN, then SiLU unless it is a projection.
     b.add("conv", out, k=k, s=s, p=(k - 1) // 2, g=g, bias=False, name=f"{name}.conv")
     bn = b.add("bn", name=f"{name}.bn")
-    return b.add("silu", name=f"{name}.silu") if act else bn
+    return b.add("silu", inplace=True, name=f"{name}.silu") if act else bn
 
 
 def efficientnet(

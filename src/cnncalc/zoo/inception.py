@@ -13,7 +13,7 @@ def _basic(b: Builder, out: int, name: str, inputs: str | None = None, *, aux: b
     """torchvision's BasicConv2d: conv without bias, batch norm (eps 0.001), ReLU."""
     b.add("conv", out, bias=False, name=f"{name}.conv", inputs=inputs, aux=aux, **conv)
     b.add("bn", name=f"{name}.bn")
-    return b.add("relu", name=f"{name}.relu")
+    return b.add("relu", inplace=True, name=f"{name}.relu")
 
 
 # GoogLeNet's inception blocks: 1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool projection (paper Table 1).
@@ -50,7 +50,7 @@ def _googlenet_aux(b: Builder, name: str, x: str) -> None:
     _basic(b, 128, f"{name}.conv", k=1)
     b.add("flatten", name=f"{name}.flatten")
     b.add("fc", 1024, name=f"{name}.fc1")
-    b.add("relu", name=f"{name}.relu")
+    b.add("relu", inplace=True, name=f"{name}.relu")
     b.add("dropout", p=0.7, name=f"{name}.dropout")
     b.add("fc", 1000, name=f"{name}.fc2")
 

@@ -23,15 +23,18 @@ def _round_to_multiple_of(val: float, divisor: int = 8, round_up_bias: float = 0
     return new_val if new_val >= round_up_bias * val else new_val + divisor
 
 
-def _conv_bn(b: Builder, name: str, out: int | None, k: int, s: int = 1, act: str | None = None) -> str:
-    """Conv (no bias: BN follows) + BN + optional activation; `out=None` makes it depthwise."""
+def _conv_bn(
+    b: Builder, name: str, out: int | None, k: int, s: int = 1, act: str | None = None, inplace: bool = True
+) -> str:
+    """Conv (no bias: BN follows) + BN + optional activation (in place, as torchvision's Conv2dNormActivation);
+    `out=None` makes it depthwise."""
     if out is None:
         b.add("dwconv", k=k, s=s, p=(k - 1) // 2, bias=False, name=name)
     else:
         b.add("conv", out, k=k, s=s, p=(k - 1) // 2, bias=False, name=name)
     last = b.add("bn", name=f"{name}_bn")
     if act:
-        last = b.add(act, name=f"{name}_{act}")
+        last = b.add(act, inplace=inplace, name=f"{name}_{act}")
     return last
 
 
@@ -60,10 +63,10 @@ def mobilenet_v1(alpha: float) -> Graph:
 
     b = Builder("mobilenet_v1")
     b.input("224x224x3")
-    _conv_bn(b, "Conv2d_0", depth(32), 3, s=2, act="relu")
+    _conv_bn(b, "Conv2d_0", depth(32), 3, s=2, act="relu", inplace=False)
     for i, (out, s) in enumerate(V1_LAYERS, start=1):
-        _conv_bn(b, f"Conv2d_{i}_depthwise", None, 3, s=s, act="relu")
-        _conv_bn(b, f"Conv2d_{i}_pointwise", depth(out), 1, act="relu")
+        _conv_bn(b, f"Conv2d_{i}_depthwise", None, 3, s=s, act="relu", inplace=False)
+        _conv_bn(b, f"Conv2d_{i}_pointwise", depth(out), 1, act="relu", inplace=False)
     # Table 1's "Avg Pool 7x7" is global at 224; a global pool keeps the net valid at 192, 160 and 128 (Table 7).
     b.add("gap", name="avgpool")
     b.add("flatten")
@@ -169,7 +172,7 @@ def mobilenet_v3(name: str, size: str, width: float = 1.0) -> Graph:
     b.add("adaptiveavgpool", "1x1", name="avgpool")
     b.add("flatten")
     b.add("fc", _make_divisible(last * width), name="classifier.0")
-    b.add("hswish", name="classifier.1")
+    b.add("hswish", inplace=True, name="classifier.1")
     b.add("dropout", p=0.2, name="classifier.2")
     b.add("fc", 1000, name="classifier.3")
     return b.build()

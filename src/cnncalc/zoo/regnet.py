@@ -42,7 +42,7 @@ def regnet(
     b.input(f"{size}x{size}x3")
     b.add("conv", 32, k=3, s=2, p=1, bias=False, name="stem.conv")
     b.add("bn", name="stem.bn")
-    b.add("relu", name="stem.relu")
+    b.add("relu", inplace=True, name="stem.relu")
     w_in = 32
     for stage, (w_out, n, gw) in enumerate(stage_plan(depth, w_0, w_a, w_m, group_width), start=1):
         for i in range(n):
@@ -54,10 +54,10 @@ def regnet(
                 x = b.add("bn", name=f"{p}.proj.bn")
             b.add("conv", w_out, k=1, bias=False, name=f"{p}.f.a.conv", inputs=block_in)
             b.add("bn", name=f"{p}.f.a.bn")
-            b.add("relu", name=f"{p}.f.a.relu")
+            b.add("relu", inplace=True, name=f"{p}.f.a.relu")
             b.add("conv", w_out, k=3, s=s, p=1, g=w_out // gw, bias=False, name=f"{p}.f.b.conv")
             b.add("bn", name=f"{p}.f.b.bn")
-            mid = b.add("relu", name=f"{p}.f.b.relu")
+            mid = b.add("relu", inplace=True, name=f"{p}.f.b.relu")
             if se:
                 # RegNetY's SE: squeeze = round(0.25 * block input width), ReLU, sigmoid gate.
                 b.add("gap", name=f"{p}.f.se.pool")
@@ -69,7 +69,7 @@ def regnet(
             b.add("conv", w_out, k=1, bias=False, name=f"{p}.f.c.conv")
             b.add("bn", name=f"{p}.f.c.bn")
             b.add("add", inputs=[x, b.last], name=f"{p}.add")
-            b.add("relu", name=f"{p}.relu")
+            b.add("relu", inplace=True, name=f"{p}.relu")
             w_in = w_out
     b.add("gap", name="avgpool")
     b.add("flatten", name="flatten")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..builder import Builder
+from ..errors import CnnCalcError
 from ..ir import Graph
 from . import entry
 
@@ -29,7 +30,7 @@ def resnet(
     b.input("224x224x3")
     b.add("conv", 64, k=7, s=2, p=3, bias=False, name="conv1")
     b.add("bn", name="bn1")
-    b.add("relu", name="relu")
+    b.add("relu", inplace=True, name="relu")
     b.add("maxpool", k=3, s=2, p=1, name="maxpool")
     inplanes = 64
     for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), layers, strict=True), start=1):
@@ -44,16 +45,16 @@ def resnet(
                 s1, s2 = (stride, 1) if stride_on_1x1 else (1, stride)
                 b.add("conv", width, k=1, s=s1, bias=False, name=f"{prefix}.conv1", inputs=identity)
                 b.add("bn", name=f"{prefix}.bn1")
-                b.add("relu", name=f"{prefix}.relu1")
+                b.add("relu", inplace=True, name=f"{prefix}.relu1")
                 b.add("conv", width, k=3, s=s2, p=1, g=groups, bias=False, name=f"{prefix}.conv2")
                 b.add("bn", name=f"{prefix}.bn2")
-                b.add("relu", name=f"{prefix}.relu2")
+                b.add("relu", inplace=True, name=f"{prefix}.relu2")
                 b.add("conv", out, k=1, bias=False, name=f"{prefix}.conv3")
                 branch = b.add("bn", name=f"{prefix}.bn3")
             else:
                 b.add("conv", planes, k=3, s=stride, p=1, bias=False, name=f"{prefix}.conv1", inputs=identity)
                 b.add("bn", name=f"{prefix}.bn1")
-                b.add("relu", name=f"{prefix}.relu1")
+                b.add("relu", inplace=True, name=f"{prefix}.relu1")
                 b.add("conv", planes, k=3, p=1, bias=False, name=f"{prefix}.conv2")
                 branch = b.add("bn", name=f"{prefix}.bn2")
             if se_reduction:
@@ -63,7 +64,7 @@ def resnet(
                 b.add("conv", out, k=1, s=stride, bias=False, name=f"{prefix}.downsample.0", inputs=identity)
                 shortcut = b.add("bn", name=f"{prefix}.downsample.1")
             b.add("add", name=f"{prefix}.add", inputs=[branch, shortcut])
-            b.add("relu", name=f"{prefix}.relu")
+            b.add("relu", inplace=True, name=f"{prefix}.relu")
             inplanes = out
     b.add("gap", name="avgpool")
     b.add("flatten")
@@ -78,7 +79,7 @@ def _squeeze_excite(b: Builder, x: str, channels: int, squeeze: int, prefix: str
     """
     b.add("gap", name=f"{prefix}.pool", inputs=x)
     b.add("conv", squeeze, k=1, bias=True, name=f"{prefix}.fc1")
-    b.add("relu", name=f"{prefix}.relu")
+    b.add("relu", inplace=True, name=f"{prefix}.relu")
     b.add("conv", channels, k=1, bias=True, name=f"{prefix}.fc2")
     gate = b.add("sigmoid", name=f"{prefix}.sigmoid")
     return b.add("mul", name=f"{prefix}.scale", inputs=[x, gate])
@@ -127,4 +128,6 @@ for _name in TORCHVISION:
     v1_5=False,
 )
 def se_resnet50(reduction: int, v1_5: bool) -> Graph:
+    if reduction < 1:  # 0 would silently drop every squeeze-and-excitation block
+        raise CnnCalcError(f"reduction={reduction}: the squeeze-and-excitation ratio is at least 1 (the paper's: 16)")
     return resnet("se_resnet50", "bottleneck", [3, 4, 6, 3], se_reduction=reduction, stride_on_1x1=not v1_5)

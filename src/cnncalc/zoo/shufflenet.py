@@ -22,12 +22,12 @@ def _branch(b: Builder, name: str, x: str, c_in: int, c_out: int, stride: int) -
     """torchvision's branch2: 1x1 conv + BN + ReLU, 3x3 depthwise + BN (no ReLU), 1x1 conv + BN + ReLU."""
     b.add("conv", c_out, k=1, bias=False, name=f"{name}.0", inputs=x)
     b.add("bn", name=f"{name}.1")
-    b.add("relu", name=f"{name}.2")
+    b.add("relu", inplace=True, name=f"{name}.2")
     b.add("dwconv", k=3, s=stride, p=1, bias=False, name=f"{name}.3")
     b.add("bn", name=f"{name}.4")
     b.add("conv", c_out, k=1, bias=False, name=f"{name}.5")
     b.add("bn", name=f"{name}.6")
-    return b.add("relu", name=f"{name}.7")
+    return b.add("relu", inplace=True, name=f"{name}.7")
 
 
 def _unit(b: Builder, name: str, x: str, c_in: int, c_out: int, stride: int) -> str:
@@ -43,7 +43,7 @@ def _unit(b: Builder, name: str, x: str, c_in: int, c_out: int, stride: int) -> 
         b.add("bn", name=f"{name}.branch1.1")
         b.add("conv", half, k=1, bias=False, name=f"{name}.branch1.2")
         b.add("bn", name=f"{name}.branch1.3")
-        left = b.add("relu", name=f"{name}.branch1.4")
+        left = b.add("relu", inplace=True, name=f"{name}.branch1.4")
         right = _branch(b, f"{name}.branch2", x, c_in, half, stride)
     b.add("concat", name=f"{name}.cat", inputs=[left, right])
     return b.add("shuffle", g=2, name=f"{name}.shuffle")
@@ -55,7 +55,7 @@ def shufflenet_v2(name: str, width: str) -> Graph:
     b.input("224x224x3")
     b.add("conv", stem, k=3, s=2, p=1, bias=False, name="conv1.0")
     b.add("bn", name="conv1.1")
-    b.add("relu", name="conv1.2")
+    b.add("relu", inplace=True, name="conv1.2")
     x = b.add("maxpool", k=3, s=2, p=1, name="maxpool")
     c_in = stem
     for stage, (repeats, c_out) in enumerate(zip(REPEATS, stages, strict=True), start=2):
@@ -64,7 +64,7 @@ def shufflenet_v2(name: str, width: str) -> Graph:
             c_in = c_out
     b.add("conv", last, k=1, bias=False, name="conv5.0")
     b.add("bn", name="conv5.1")
-    b.add("relu", name="conv5.2")
+    b.add("relu", inplace=True, name="conv5.2")
     b.add("gap", name="globalpool")  # x.mean([2, 3])
     b.add("flatten")
     b.add("fc", 1000, name="fc")

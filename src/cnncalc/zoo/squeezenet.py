@@ -21,7 +21,7 @@ def squeezenet(version: str) -> Graph:
     b.input("224x224x3")
     channels, k = STEMS[version]
     b.add("conv", channels, k=k, s=2, name="conv1")
-    b.add("relu", name="relu1")
+    b.add("relu", inplace=True, name="relu1")
     # Caffe's ceil-mode pooling, kept by torchvision: 109 -> 54 in 1.0, 111 -> 55 in 1.1.
     b.add("maxpool", k=3, s=2, ceil=True, name="pool1")
     fire, pool = 2, 2
@@ -32,16 +32,16 @@ def squeezenet(version: str) -> Graph:
             continue
         squeeze, expand = item
         b.add("conv", squeeze, k=1, name=f"fire{fire}.squeeze")
-        x = b.add("relu", name=f"fire{fire}.squeeze_relu")
+        x = b.add("relu", inplace=True, name=f"fire{fire}.squeeze_relu")
         b.add("conv", expand, k=1, name=f"fire{fire}.expand1x1", inputs=x)
-        e1 = b.add("relu", name=f"fire{fire}.expand1x1_relu")
+        e1 = b.add("relu", inplace=True, name=f"fire{fire}.expand1x1_relu")
         b.add("conv", expand, k=3, p=1, name=f"fire{fire}.expand3x3", inputs=x)
-        e3 = b.add("relu", name=f"fire{fire}.expand3x3_relu")
+        e3 = b.add("relu", inplace=True, name=f"fire{fire}.expand3x3_relu")
         b.add("concat", name=f"fire{fire}.cat", inputs=[e1, e3])
         fire += 1
     b.add("dropout", name="drop")
     b.add("conv", 1000, k=1, name="conv10")
-    b.add("relu", name="relu10")
+    b.add("relu", inplace=True, name="relu10")
     b.add("adaptiveavgpool", "1x1", name="avgpool")
     b.add("flatten")
     return b.build()

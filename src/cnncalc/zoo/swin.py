@@ -87,7 +87,7 @@ def _relative_position_bias(b: Builder, p: str, window: int, heads: int, v2: boo
         return b.add("gather", f"{heads}*{tokens}x{tokens}", name=f"{p}.attn.relative_position_bias")
     b.add("param", f"{offsets}x{offsets}x2", const=True, name=f"{p}.attn.relative_coords_table")
     b.add("fc", 512, pointwise=True, name=f"{p}.attn.cpb_mlp.0")
-    b.add("relu", name=f"{p}.attn.cpb_mlp.1")
+    b.add("relu", inplace=True, name=f"{p}.attn.cpb_mlp.1")
     b.add("fc", heads, bias=False, pointwise=True, name=f"{p}.attn.cpb_mlp.2")
     b.add("gather", f"{heads}*{tokens}x{tokens}", name=f"{p}.attn.relative_position_bias")
     return b.add("sigmoid", name=f"{p}.attn.relative_position_bias_sigmoid")

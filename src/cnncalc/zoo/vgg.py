@@ -28,13 +28,13 @@ def vgg(depth: int, batch_norm: bool = False) -> Graph:
         b.add("conv", item, k=3, p=1, name=f"conv{stage}_{index}")
         if batch_norm:
             b.add("bn", name=f"bn{stage}_{index}")
-        b.add("relu", name=f"relu{stage}_{index}")
+        b.add("relu", inplace=True, name=f"relu{stage}_{index}")
         index += 1
     b.add("adaptiveavgpool", "7x7", name="avgpool")
     b.add("flatten")
     for i in (6, 7):
         b.add("fc", 4096, name=f"fc{i}")
-        b.add("relu", name=f"relu{i}")
+        b.add("relu", inplace=True, name=f"relu{i}")
         b.add("dropout", name=f"drop{i}")
     b.add("fc", 1000, name="fc8")
     return b.build()

@@ -31,7 +31,7 @@ def _block_conv(b: Builder, maker: str, out: int, mid: int, stride: int, name: s
         "conv", mid, k=(1, 3, 3), s=_axes(1, stride, stride), p=(0, 1, 1), bias=False, name=f"{name}.0", inputs=inputs
     )
     b.add("bn", name=f"{name}.1")
-    b.add("relu", name=f"{name}.2")
+    b.add("relu", inplace=True, name=f"{name}.2")
     return b.add("conv", out, k=(3, 1, 1), s=_axes(stride, 1, 1), p=(1, 0, 0), bias=False, name=f"{name}.3")
 
 
@@ -43,14 +43,14 @@ def video_resnet(name: str) -> Graph:
     if name == "r2plus1d_18":
         b.add("conv", 45, k=(1, 7, 7), s=(1, 2, 2), p=(0, 3, 3), bias=False, name="stem.0")
         b.add("bn", name="stem.1")
-        b.add("relu", name="stem.2")
+        b.add("relu", inplace=True, name="stem.2")
         b.add("conv", 64, k=(3, 1, 1), p=(1, 0, 0), bias=False, name="stem.3")
         b.add("bn", name="stem.4")
-        b.add("relu", name="stem.5")
+        b.add("relu", inplace=True, name="stem.5")
     else:
         b.add("conv", 64, k=(3, 7, 7), s=(1, 2, 2), p=(1, 3, 3), bias=False, name="stem.0")
         b.add("bn", name="stem.1")
-        b.add("relu", name="stem.2")
+        b.add("relu", inplace=True, name="stem.2")
     inplanes = 64
     for stage, (planes, maker) in enumerate(zip((64, 128, 256, 512), makers, strict=True), start=1):
         for index in range(2):
@@ -63,7 +63,7 @@ def video_resnet(name: str) -> Graph:
             mid = (inplanes * planes * 3 * 3 * 3) // (inplanes * 3 * 3 + 3 * planes)
             _block_conv(b, maker, planes, mid, stride, f"{prefix}.conv1.0", inputs=identity)
             b.add("bn", name=f"{prefix}.conv1.1")
-            b.add("relu", name=f"{prefix}.conv1.2")
+            b.add("relu", inplace=True, name=f"{prefix}.conv1.2")
             _block_conv(b, maker, planes, mid, 1, f"{prefix}.conv2.0")
             branch = b.add("bn", name=f"{prefix}.conv2.1")
             shortcut = identity
@@ -72,7 +72,7 @@ def video_resnet(name: str) -> Graph:
                 b.add("conv", planes, k=1, s=ds, bias=False, name=f"{prefix}.downsample.0", inputs=identity)
                 shortcut = b.add("bn", name=f"{prefix}.downsample.1")
             b.add("add", inputs=[branch, shortcut], name=f"{prefix}.add")
-            b.add("relu", name=f"{prefix}.relu")
+            b.add("relu", inplace=True, name=f"{prefix}.relu")
             inplanes = planes
     b.add("gap", name="avgpool")
     b.add("flatten", name="flatten")
@@ -87,7 +87,7 @@ def _conv_bn_relu(
     """torchvision's Conv3dNormActivation: conv without bias (.0), BatchNorm3d (.1), ReLU (.2)."""
     b.add("conv", out, k=k, s=s, p=p, bias=False, name=f"{name}.0", inputs=inputs)
     b.add("bn", name=f"{name}.1")
-    return b.add("relu", name=f"{name}.2")
+    return b.add("relu", inplace=True, name=f"{name}.2")
 
 
 def _separable(b: Builder, out: int, k: int, s: int, p: int, name: str, inputs: str | None = None) -> str:

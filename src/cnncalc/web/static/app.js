@@ -39,6 +39,8 @@
     zooList: [],
     drawSeq: 0,
     drawUrl: null,
+    zoom: null, // the diagram's: null fits the card's width
+    lastKey: 0, // when the spec or the input was last typed in
     gutterLines: 0,
   };
 
@@ -111,8 +113,20 @@
 
   // ------------------------------------------------------------------------------------------------- the editor
 
+  // The editor's line height and top padding, read once (and again on resize): reading a computed style forces a
+  // layout of the whole page, which with a table of hundreds of rows made every keystroke slow.
+  let metrics = null;
+
+  function editorMetrics() {
+    if (!metrics) {
+      const style = getComputedStyle(els.spec);
+      metrics = { lineHeight: parseFloat(style.lineHeight) || 20, top: parseFloat(style.paddingTop) || 0 };
+    }
+    return metrics;
+  }
+
   function lineHeight() {
-    return parseFloat(getComputedStyle(els.spec).lineHeight) || 20;
+    return editorMetrics().lineHeight;
   }
 
   function lineCount() {
@@ -144,9 +158,21 @@
     placeBands();
   }
 
+  // Bands and the gutter follow the editor's scroll once a frame: reading scrollTop between two changes to the page
+  // forces a layout of all of it, which a table of hundreds of rows makes slow.
+  let bandsFrame = 0;
+
   function placeBands() {
-    const lh = lineHeight();
-    const top = parseFloat(getComputedStyle(els.spec).paddingTop) || 0;
+    if (!bandsFrame) {
+      bandsFrame = requestAnimationFrame(() => {
+        bandsFrame = 0;
+        placeBandsNow();
+      });
+    }
+  }
+
+  function placeBandsNow() {
+    const { lineHeight: lh, top } = editorMetrics();
     const scroll = els.spec.scrollTop;
     els.gutter.scrollTop = scroll;
     const selLine = state.selected ? state.lines[state.selected] : null;
@@ -276,23 +302,55 @@
   function renderTotals(data) {
     const t = data.totals;
     els.totals.replaceChildren(
-      stat("params", int(t.params), `weights ${int(t.weights)} + biases ${int(t.biases)}` +
-        (t.buffers ? `; buffers ${int(t.buffers)}` : "")),
+      stat("params", int(t.params), `weights ${int(t.weights)} + biases ${int(t.biases)}` + bufferText(t)),
       stat("MACs", int(t.macs), human(t.macs) + (data.unknown_macs ? " (some unknown)" : "")),
       stat("FLOPs", int(t.flops), human(t.flops) + " = 2 × MACs"),
-      stat("activation memory", bytes(t.activation_bytes), `${int(t.activation_bytes)} bytes, batch 1`),
+      // The sum of every output is not memory needed at once: the inference peak (most outputs alive together,
+      // layers run in order) is, and `cnncalc memory --training` gives what training keeps.
+      stat(
+        "inference peak",
+        bytes(t.inference_peak_bytes),
+        `${int(t.inference_peak_bytes)} bytes alive at once, batch 1; ` +
+          `all outputs add up to ${bytes(t.activation_bytes)} (never all held)`,
+      ),
     );
+  }
+
+  // Buffers by what they are: running statistics, other buffers, and fixed tables (in neither count).
+  function bufferText(t) {
+    let text = "";
+    if (t.buffers) {
+      text = `; buffers ${int(t.buffers)}`;
+      if (t.other_buffers) {
+        text += ` (running statistics ${int(t.running_statistics || 0)}, other ${int(t.other_buffers)})`;
+      }
+    }
+    if (t.fixed_tables) text += `; fixed tables ${int(t.fixed_tables)} values, not counted`;
+    return text;
   }
 
   function cell(row, text, className) {
     row.append(el("td", className, text));
   }
 
+  // The rows of the last table by layer name, with what they showed: a row that shows the same is kept, so typing
+  // in a network of hundreds of layers rebuilds only the rows that changed.
+  let rowCache = new Map();
+
   function renderTable(data) {
     const t = data.totals;
     const frag = document.createDocumentFragment();
+    const cache = new Map();
     for (const x of data.layers) {
+      const key = JSON.stringify(x) + `|${t.params}|${t.macs}|${x.name === state.selected}`;
+      const kept = rowCache.get(x.name);
+      if (kept && kept.key === key && x.name !== state.selected) {
+        cache.set(x.name, kept);
+        frag.append(kept.tr);
+        continue;
+      }
       const tr = el("tr");
+      cache.set(x.name, { key, tr });
       tr.dataset.name = x.name;
       if (x.warnings.length) tr.classList.add("warned");
       if (x.training_only) tr.classList.add("aux");
@@ -309,6 +367,7 @@
       frag.append(tr);
       if (x.name === state.selected) frag.append(workedRow(x));
     }
+    rowCache = cache;
     els.rows.replaceChildren(frag);
     const foot = el("tr");
     for (const [text, cls] of [["total"], ["", "op"], [""], [int(t.params), "num"], ["", "num pct"], [int(t.macs), "num"],
@@ -374,7 +433,12 @@
     clearTimeout(drawTimer);
     const seq = ++state.drawSeq; // only the newest diagram asked for is shown
     els.diagram.classList.add("pending"); // dimmed until it shows the table's network
-    drawTimer = setTimeout(() => runDraw(body, seq), 500);
+    // While keys are still coming, wait: drawing a large network between two keystrokes would hold up the next.
+    const wait = () => {
+      const idle = performance.now() - state.lastKey;
+      drawTimer = idle < 800 ? setTimeout(wait, 800 - idle) : setTimeout(() => runDraw(body, seq), 0);
+    };
+    drawTimer = setTimeout(wait, 500);
   }
 
   function showDrawing(seq, ...children) {
@@ -410,20 +474,103 @@
     const url = URL.createObjectURL(blob);
     const img = new Image();
     img.alt = `diagram of ${state.report ? state.report.model : "the network"}`;
-    img.title = "click to switch between fit-to-width and full size";
-    img.addEventListener("click", () => els.diagram.classList.toggle("fit"));
+    img.title = "drag to pan; double-click to switch between fit and 100%";
+    img.draggable = false;
     img.src = url;
     try {
       await img.decode();
     } catch (e) { /* shown as a broken image: the alt text says what it was */ }
+    while (seq === state.drawSeq && performance.now() - state.lastKey < 800) {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // swap the picture between edits, not during one
+    }
     if (seq !== state.drawSeq) {
       URL.revokeObjectURL(url);
       return;
     }
-    if (!els.diagram.querySelector("img")) els.diagram.classList.add("fit");
     showDrawing(seq, img);
+    applyZoom();
     if (state.drawUrl) URL.revokeObjectURL(state.drawUrl);
     state.drawUrl = url;
+    const open = document.getElementById("diagram-open");
+    open.href = url;
+    open.hidden = false;
+  }
+
+  // Zoom: null fits the card's width; a number scales the drawing's own size (1: one pixel a unit).
+  const ZOOMS = [0.25, 0.35, 0.5, 0.7, 1, 1.4, 2, 2.8, 4];
+
+  function applyZoom() {
+    const img = els.diagram.querySelector("img");
+    els.diagram.classList.toggle("fit", state.zoom === null);
+    document.getElementById("diagram-zoom").textContent =
+      state.zoom === null ? "fit" : `${Math.round(state.zoom * 100)}%`;
+    if (!img) return;
+    img.style.width = state.zoom === null || !img.naturalWidth ? "" : `${Math.round(img.naturalWidth * state.zoom)}px`;
+  }
+
+  function zoomTo(zoom, around) {
+    const box = els.diagram;
+    const img = box.querySelector("img");
+    const before = img ? img.getBoundingClientRect().width : 0;
+    const rect = box.getBoundingClientRect();
+    const at = around || { x: rect.width / 2, y: rect.height / 2 };
+    const fx = (box.scrollLeft + at.x) / (before || 1);
+    const fy = (box.scrollTop + at.y) / (before || 1);
+    state.zoom = zoom;
+    applyZoom();
+    const after = img ? img.getBoundingClientRect().width : 0;
+    box.scrollLeft = fx * after - at.x; // the point under the cursor (or the centre) stays put
+    box.scrollTop = fy * after - at.y;
+  }
+
+  function currentZoom() {
+    const img = els.diagram.querySelector("img");
+    if (state.zoom !== null || !img || !img.naturalWidth) return state.zoom || 1;
+    return img.getBoundingClientRect().width / img.naturalWidth;
+  }
+
+  function stepZoom(direction, around) {
+    const now = currentZoom();
+    const next = direction > 0 ? ZOOMS.find((z) => z > now + 1e-3) : [...ZOOMS].reverse().find((z) => z < now - 1e-3);
+    if (next !== undefined) zoomTo(next, around);
+  }
+
+  function bindDiagram() {
+    document.getElementById("diagram-tools").addEventListener("click", (e) => {
+      const how = e.target.dataset && e.target.dataset.zoom;
+      if (!how) return;
+      if (how === "in" || how === "out") stepZoom(how === "in" ? 1 : -1);
+      else zoomTo(how === "fit" ? null : Number(how));
+    });
+    const box = els.diagram;
+    box.addEventListener("wheel", (e) => {
+      if (!e.ctrlKey && !e.metaKey) return;
+      e.preventDefault();
+      const rect = box.getBoundingClientRect();
+      stepZoom(e.deltaY < 0 ? 1 : -1, { x: e.clientX - rect.left, y: e.clientY - rect.top });
+    }, { passive: false });
+    box.addEventListener("dblclick", (e) => {
+      const rect = box.getBoundingClientRect();
+      zoomTo(state.zoom === null ? 1 : null, { x: e.clientX - rect.left, y: e.clientY - rect.top });
+    });
+    let drag = null;
+    box.addEventListener("pointerdown", (e) => {
+      if (e.button !== 0 || !box.querySelector("img")) return;
+      drag = { x: e.clientX, y: e.clientY, left: box.scrollLeft, top: box.scrollTop };
+      box.setPointerCapture(e.pointerId);
+      box.classList.add("dragging");
+    });
+    box.addEventListener("pointermove", (e) => {
+      if (!drag) return;
+      box.scrollLeft = drag.left - (e.clientX - drag.x);
+      box.scrollTop = drag.top - (e.clientY - drag.y);
+    });
+    const stop = () => {
+      drag = null;
+      box.classList.remove("dragging");
+    };
+    box.addEventListener("pointerup", stop);
+    box.addEventListener("pointercancel", stop);
   }
 
   // ------------------------------------------------------------------------------------------------- the zoo
@@ -681,13 +828,16 @@
   // ------------------------------------------------------------------------------------------------- start
 
   function bind() {
+    bindDiagram();
     els.spec.addEventListener("input", () => {
       if (state.zooName && els.spec.value !== state.zooSpec) {
         state.zooName = "";
         els.zoo.value = "";
         showZooOptions("");
       }
-      renderGutter();
+      state.lastKey = performance.now();
+      // Line numbers change only with the number of lines; the report that follows redraws the marks.
+      if (lineCount() !== state.gutterLines) renderGutter();
       schedule();
     });
     els.spec.addEventListener("scroll", placeBands);
@@ -716,7 +866,10 @@
       if (fmt) download(fmt);
     });
     window.addEventListener("hashchange", applyHash);
-    window.addEventListener("resize", placeBands);
+    window.addEventListener("resize", () => {
+      metrics = null;
+      placeBands();
+    });
   }
 
   async function start() {
