@@ -406,21 +406,40 @@ def _place_rows(boxes: list[Box]) -> None:
             track = [box]
             tracks.append(track)
         track_of[id(box)] = track
-    rows: list[list[tuple[int, int]]] = []
     # Side branches that end the network (auxiliary heads) go below the branches that merge back; the first
     # track is the main line even though it ends too.
     order = sorted(range(len(tracks)), key=lambda i: (tracks[i][0].col, i > 0 and not tracks[i][-1].consumers, i))
+    rows = _FirstFreeRow(len(tracks))
     for track in (tracks[i] for i in order):
         start, last = track[0].col, track[-1]
-        end = max([last.col, *(c.col - 1 for c in last.consumers)])
-        row = 0
-        while row < len(rows) and any(a <= end and start <= b for a, b in rows[row]):
-            row += 1
-        if row == len(rows):
-            rows.append([])
-        rows[row].append((start, end))
+        row = rows.take(start, max([last.col, *(c.col - 1 for c in last.consumers)]))
         for box in track:
             box.row = row
+
+
+class _FirstFreeRow:
+    """Rows of column spans, each track in the first row free over its span. Tracks come by starting column, so a
+    row is free exactly when its last column taken is before the start: a tree of the rows' last columns (the
+    least over each subtree) finds the first free row in log time, where scanning the rows made a 50,000-branch
+    concat quadratic."""
+
+    def __init__(self, most: int) -> None:
+        self.size = 1
+        while self.size < max(1, most):
+            self.size *= 2
+        self.last = [-1] * (2 * self.size)
+
+    def take(self, start: int, end: int) -> int:
+        node = 1
+        while node < self.size:
+            node = 2 * node if self.last[2 * node] < start else 2 * node + 1
+        row = node - self.size
+        self.last[node] = max(self.last[node], end)
+        node //= 2
+        while node:
+            self.last[node] = min(self.last[2 * node], self.last[2 * node + 1])
+            node //= 2
+        return row
 
 
 def _bands(widths: list[float], crossings: list[int]) -> list[int]:

@@ -267,12 +267,34 @@ def _slips_of_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
         return f"{v:,}"
 
     # One slip on one layer, worked out on that layer alone (the rest as given).
-    local: dict[tuple[Slip, int], int] = {}
+    # Alike layers on alike inputs (a repeated block) come to alike figures under alike slips: each kind of layer
+    # is worked out once, which keeps the search linear in the layers with a small constant.
+    kinds: list[tuple[Any, ...] | None] = []
     for i in range(n):
-        for slip in net.slips[i]:
-            v = net.value(i, of, (slip,))
-            if v is not None and v != base[i]:
-                local[slip, i] = v - base[i]
+        sig = net.nodes[i].signature()
+        kinds.append(None if sig is None else (sig, net.aux[i], net.ops[i], *net.in_shapes[i]))
+    memo: dict[tuple[Any, ...], int | None] = {}
+
+    def value(i: int, slips: tuple[Slip, ...]) -> int | None:
+        kind = kinds[i]
+        if kind is None:
+            return net.value(i, of, slips)
+        key = (kind, slips)
+        if key not in memo:
+            memo[key] = net.value(i, of, slips)
+        return memo[key]
+
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)  # layers alike, with alike slips to try
+    for i in range(n):
+        groups[(i,) if kinds[i] is None else (kinds[i], tuple(net.slips[i]))].append(i)
+    local: dict[tuple[Slip, int], int] = {}
+    for members in groups.values():
+        first = members[0]
+        deltas = [(slip, v - base[first]) for slip in net.slips[first]
+                  if (v := value(first, (slip,))) is not None and v != base[first]]  # fmt: skip
+        for i in members:
+            for slip, d in deltas:
+                local[slip, i] = d
     by_delta: dict[int, list[tuple[Slip, int]]] = defaultdict(list)
     for key, d in local.items():
         by_delta[d].append(key)
@@ -394,16 +416,19 @@ def _slips_of_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
                 claimed,
                 _score(slip.mistake, "one") * _score(slip2.mistake, "one") * _PAIR_PENALTY,
             )
-    for i in range(n):
-        slips = [s for s in net.slips[i] if (s, i) in local]
+    for members in groups.values():
+        first = members[0]
+        slips = [s for s in net.slips[first] if (s, first) in local]
         for a in range(len(slips)):
             for b in range(a + 1, len(slips)):
                 pair = (slips[a], slips[b])
                 if pair[0].mistake == pair[1].mistake:
                     continue
-                v = net.value(i, of, pair)
-                alone = (base[i] + local[pair[0], i], base[i] + local[pair[1], i])
-                if v is not None and right - base[i] + v == claimed and v not in alone:
+                v = value(first, pair)
+                alone = (base[first] + local[pair[0], first], base[first] + local[pair[1], first])
+                if v is None or right - base[first] + v != claimed or v in alone:
+                    continue
+                for i in members:
                     found.add(
                         _pair_id(pair[0].mistake, pair[1].mistake),
                         f"{_slip_words(pair[0])} and "
@@ -421,7 +446,7 @@ def _slips_of_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
             if slip.mistake == mistake:
                 continue
             if m_slip in net.slips[j]:
-                v = net.value(j, of, (m_slip, slip))
+                v = value(j, (m_slip, slip))
                 if v is None:
                     continue
                 t2 = t - local.get((m_slip, j), 0) + (v - base[j])
@@ -442,7 +467,7 @@ def _slips_of_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
             for i in range(n):
                 slips = tuple(s for s in (Slip(mistake), Slip(other)) if s in net.slips[i])
                 if slips:
-                    v = net.value(i, of, slips)
+                    v = value(i, slips)
                     if v is None:
                         t2 = None
                         break

@@ -10,6 +10,7 @@ padding (or, for a field larger than the input, nothing at all).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil, floor
@@ -44,6 +45,8 @@ def num(value: Number) -> int | float:
 
 def fmt(value: Number) -> str:
     """An exact figure as text: 3, 1.5, 0.25; a repeating fraction as ~0.3333."""
+    if type(value) is int:
+        return str(value)
     value = Fraction(value)
     if value.denominator == 1:
         return str(value.numerator)
@@ -66,21 +69,26 @@ class AxisField:
     units: int  # length of the layer's map along this axis
     extent: int  # length of the input along this axis
 
+    def _once(self, key: str, make: Callable[[], Any]) -> Any:
+        """A figure of unit 0 worked out once: a table row asks for it several times, and Fraction arithmetic is
+        most of `rf`'s time."""
+        if key not in self.__dict__:
+            object.__setattr__(self, key, make())
+        return self.__dict__[key]
+
     @property
     def padding(self) -> Fraction:
         """Effective padding P = size/2 - centre: unit 0's field begins at -P."""
-        return Fraction(self.size) / 2 - self.centre
+        return self._once("_padding", lambda: Fraction(self.size) / 2 - self.centre)  # type: ignore[no-any-return]
 
     def lo(self, unit: int = 0) -> Fraction:
-        if unit == 0:  # asked for many times a row: worked out once (Fraction arithmetic is most of `rf`'s time)
-            start = self.__dict__.get("_lo0")
-            if start is None:
-                start = self.centre - Fraction(self.size) / 2
-                object.__setattr__(self, "_lo0", start)
-            return start  # type: ignore[no-any-return]
+        if unit == 0:
+            return self._once("_lo0", lambda: self.centre - Fraction(self.size) / 2)  # type: ignore[no-any-return]
         return self.centre + unit * Fraction(self.jump) - Fraction(self.size) / 2
 
     def hi(self, unit: int = 0) -> Fraction:
+        if unit == 0:
+            return self._once("_hi0", lambda: self.lo() + self.size)  # type: ignore[no-any-return]
         return self.lo(unit) + self.size
 
     def pixels(self, unit: int = 0) -> tuple[int, int]:
@@ -89,12 +97,22 @@ class AxisField:
 
     def outside(self, unit: int = 0) -> tuple[Fraction, Fraction]:
         """How much of the unit's window lies before pixel 0 and after the last pixel."""
+        if unit == 0:
+            return self._once("_outside0", lambda: self._outside(0))  # type: ignore[no-any-return]
+        return self._outside(unit)
+
+    def _outside(self, unit: int) -> tuple[Fraction, Fraction]:
         size = Fraction(self.size)
         before = min(max(-self.lo(unit), Fraction(0)), size)
         after = min(max(self.hi(unit) - self.extent, Fraction(0)), size)
         return before, after
 
     def inside(self, unit: int = 0) -> Fraction:
+        if unit == 0:
+            return self._once("_inside0", lambda: self._inside(0))  # type: ignore[no-any-return]
+        return self._inside(unit)
+
+    def _inside(self, unit: int) -> Fraction:
         before, after = self.outside(unit)
         return max(Fraction(self.size) - before - after, Fraction(0))
 
@@ -169,6 +187,14 @@ def _axis(a: rfpass.Axis) -> AxisField:
 def field_rows(model: Any) -> list[FieldRow]:
     """Every layer of a loaded model (cnncalc.load) with its field, window and notes."""
     by_name = {x.name: x for x in model.layers}
+    axes: dict[Any, AxisField] = {}  # a norm or activation keeps its input's field: one AxisField serves both rows
+
+    def axis(a: rfpass.Axis) -> AxisField:
+        key = (a.size, a.jump, a.start2, a.units, a.extent)
+        if key not in axes:
+            axes[key] = _axis(a)
+        return axes[key]
+
     rows = []
     for x in model.layers:
         state = x.field
@@ -181,7 +207,7 @@ def field_rows(model: Any) -> list[FieldRow]:
         elif state.flat:
             row = FieldRow(x.name, x.op, x.output, "flat", notes=["flattened: positions become features"])
         else:
-            row = FieldRow(x.name, x.op, x.output, "local", _axis(state.h), _axis(state.w))
+            row = FieldRow(x.name, x.op, x.output, "local", axis(state.h), axis(state.w))
             if changed:
                 row.notes += _size_notes(row)
         if len(x.inputs) > 1:
