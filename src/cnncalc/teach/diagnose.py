@@ -74,6 +74,9 @@ class Network:
         self.slips: list[list[Slip]] = []
         self._cache: dict[tuple[Any, ...], Figures | None] = {}
         self._walked: dict[tuple[Any, ...], Figures | None] = {}  # layers worked out on other input shapes
+        self._searches: dict[str, _TotalSearch] = {}  # the total search of each figure, built on first use
+        self._totals: dict[str, int] = {}
+        self._right_view: dict[str, tuple[Shape, str]] | None = None
         for i, node in enumerate(self.nodes):
             fig = work_out(node, self.in_shapes[i], (), True) if layers[i].steps else None
             if fig is None:  # inputs, activations...: the report's own row
@@ -119,14 +122,19 @@ class Network:
         return fig.weights + (fig.biases if include else 0)
 
     def total(self, of: str) -> int:
-        return sum(self.value(i, of) or 0 for i in range(len(self.nodes)))
+        if of not in self._totals:  # asked for each student a class file grades
+            self._totals[of] = sum(self.value(i, of) or 0 for i in range(len(self.nodes)))
+        return self._totals[of]
 
     def shape_text(self, shape: Shape) -> str:
         return shape.text(self.layout)
 
     def student_view(self, claimed: dict[str, Shape]) -> dict[str, tuple[Shape, str]]:
         """Every layer's output as the student would have it, with the answered layer it comes from: their own
-        answer where they gave one, else what follows from earlier answers (carried through the activations)."""
+        answer where they gave one, else what follows from earlier answers (carried through the activations).
+        With no shape answered, every layer is its right shape: that view is made once, not once a student."""
+        if not claimed and self._right_view is not None:
+            return self._right_view
         view: dict[str, tuple[Shape, str]] = {}
         for i, node in enumerate(self.nodes):
             ins = [view[x][0] for x in node.inputs]
@@ -138,6 +146,8 @@ class Network:
                 fig = work_out(node, ins, (), True)
                 origin = next(view[x][1] for x, s, r in zip(node.inputs, ins, self.in_shapes[i], strict=True) if s != r)
                 view[node.name] = (fig.output if fig is not None else self.right[i].output, origin)
+        if not claimed:
+            self._right_view = view
         return view
 
     # ------------------------------------------------------------------ slips carried on
@@ -255,257 +265,337 @@ def _other_conventions(net: Network, of: str, claimed: int) -> list[Diagnosis]:
 
 def _slips_of_total(net: Network, of: str, claimed: int) -> list[Diagnosis]:
     """The slips, alone or in pairs, that turn the right total into `claimed`."""
-    right = net.total(of)
-    found = _Found()
-    if claimed == right:
-        return []
-    n = len(net.nodes)
-    names = [node.name for node in net.nodes]
-    base = [net.value(i, of) or 0 for i in range(n)]
+    if of not in net._searches:
+        net._searches[of] = _TotalSearch(net, of)
+    return net._searches[of].diagnose(claimed)
 
-    def fmt(v: int) -> str:
-        return f"{v:,}"
 
-    # One slip on one layer, worked out on that layer alone (the rest as given).
-    # Alike layers on alike inputs (a repeated block) come to alike figures under alike slips: each kind of layer
-    # is worked out once, which keeps the search linear in the layers with a small constant.
-    kinds: list[tuple[Any, ...] | None] = []
-    for i in range(n):
-        sig = net.nodes[i].signature()
-        kinds.append(None if sig is None else (sig, net.aux[i], net.ops[i], *net.in_shapes[i]))
-    memo: dict[tuple[Any, ...], int | None] = {}
+# Diagnoses one kind of match may add: a slip shared by thousands of alike layers matches on each of them, and the
+# report shows a few.
+_MOST_MATCHES = 2_000
 
-    def value(i: int, slips: tuple[Slip, ...]) -> int | None:
-        kind = kinds[i]
+
+class _TotalSearch:
+    """The slip search on one figure's total, in two parts: what does not depend on the claimed figure (each slip's
+    change to the total, every-layer totals, pairs on one layer, walks with a wrong shape carried on) worked out once
+    a network, and then a few lookups a claim, so that `cnncalc grade` costs little a student on any network.
+
+    Alike layers on alike inputs with alike slips to try (a repeated block) form one group, worked out once."""
+
+    def __init__(self, net: Network, of: str) -> None:
+        self.net, self.of = net, of
+        n = len(net.nodes)
+        self.right = right = net.total(of)
+        self.names = [node.name for node in net.nodes]
+        self.base = base = [net.value(i, of) or 0 for i in range(n)]
+        kinds: list[tuple[Any, ...] | None] = []
+        for i in range(n):
+            sig = net.nodes[i].signature()
+            kinds.append(None if sig is None else (sig, net.aux[i], net.ops[i], *net.in_shapes[i]))
+        self._kinds = kinds
+        self._memo: dict[tuple[Any, ...], int | None] = {}
+        by_key: dict[tuple[Any, ...], int] = {}
+        self.members: list[list[int]] = []  # the layers of each group, in order
+        self.group_of = [0] * n
+        for i in range(n):
+            key = (i,) if kinds[i] is None else (kinds[i], tuple(net.slips[i]))
+            g = by_key.setdefault(key, len(self.members))
+            if g == len(self.members):
+                self.members.append([])
+            self.members[g].append(i)
+            self.group_of[i] = g
+        # Each group's slips that change its layers' share: slip -> the change.
+        self.deltas: list[dict[Slip, int]] = []
+        for members in self.members:
+            first = members[0]
+            self.deltas.append({slip: v - base[first] for slip in net.slips[first]
+                                if (v := self.value(first, (slip,))) is not None and v != base[first]})  # fmt: skip
+        self.by_delta: dict[int, list[tuple[Slip, int]]] = defaultdict(list)  # change -> (slip, group)
+        for g, deltas in enumerate(self.deltas):
+            for slip, d in deltas.items():
+                self.by_delta[d].append((slip, g))
+
+        # One slip made on every layer it applies to.
+        layers_of: dict[str, list[int]] = defaultdict(list)
+        for g, deltas in enumerate(self.deltas):
+            for slip in deltas:
+                if slip.arg is None:
+                    layers_of[slip.mistake] += self.members[g]
+        self.every: dict[str, int] = {}
+        self.every_found: list[tuple[str, int, str]] = []  # (mistake, total, explanation)
+        for mistake, where in layers_of.items():
+            where.sort()
+            if "all" not in CATALOGUE[mistake].scopes or len(where) < 2:
+                continue
+            if CATALOGUE[mistake].shape:
+                t = net.walk(lambda i, m=mistake: _applicable(net, i, m), of)
+            else:
+                t = right + sum(self.delta(Slip(mistake), i) for i in where)
+            if t is None:
+                continue
+            self.every[mistake] = t
+            text = f"{CATALOGUE[mistake].description}, on every layer ({len(where)}): total {_n(right)} -> {_n(t)}"
+            self.every_found.append((mistake, t, text + CONVENTION_HINTS.get(mistake, "")))
+        if "one_input_channel" in layers_of:  # the network's input layer is one layer, but it is the whole slip
+            where = layers_of["one_input_channel"]
+            t = right + sum(self.delta(Slip("one_input_channel"), i) for i in where)
+            self.every["one_input_channel"] = t
+            texts = "; ".join(self.one_text(Slip("one_input_channel"), i) for i in where)
+            self.every_found.append(("one_input_channel", t, f"{texts}; total {_n(right)} -> {_n(t)}"))
+
+        # A slip on one layer carried on: later layers worked out from its wrong output.
+        self.carried: dict[int, list[tuple[Slip, int]]] = defaultdict(list)
+        shape_singles = [(slip, i) for g, deltas in enumerate(self.deltas) for slip in deltas
+                         if CATALOGUE[slip.mistake].shape for i in self.members[g]]  # fmt: skip
+        if len(shape_singles) * n <= 200_000:
+            for slip, i in sorted(shape_singles, key=lambda p: p[1]):
+                t = net.walk(lambda j, s=slip, at=i: (s,) if j == at else (), of)
+                if t is not None and t != right + self.delta(slip, i):
+                    self.carried[t].append((slip, i))
+
+        # Whole-network slips: branches counted once or the trunk counted per branch.
+        self.multiples = _multiplicities(net)
+        self.multiple_total: dict[str, int] = {}
+        self.with_multiple: dict[str, dict[int, list[tuple[Slip, int]]]] = {}
+        for mistake, mult in self.multiples.items():
+            t = sum(m * b for m, b in zip(mult, base, strict=True))
+            self.every[mistake] = t
+            self.multiple_total[mistake] = t
+            index: dict[int, list[tuple[Slip, int]]] = defaultdict(list)
+            for i in range(n):
+                if mult[i]:
+                    for slip, d in self.deltas[self.group_of[i]].items():
+                        index[mult[i] * d].append((slip, i))
+            self.with_multiple[mistake] = index
+
+        # Two slips on one layer.
+        self.one_layer_pairs: dict[int, list[tuple[tuple[Slip, Slip], int, int]]] = defaultdict(list)
+        for g, deltas in enumerate(self.deltas):
+            first = self.members[g][0]
+            slips = [s for s in net.slips[first] if s in deltas]
+            for a in range(len(slips)):
+                for b in range(a + 1, len(slips)):
+                    pair = (slips[a], slips[b])
+                    if pair[0].mistake == pair[1].mistake:
+                        continue
+                    v = self.value(first, pair)
+                    if v is None or v in (base[first] + deltas[pair[0]], base[first] + deltas[pair[1]]):
+                        continue
+                    self.one_layer_pairs[right - base[first] + v].append((pair, g, v))
+
+        # A slip on every layer, with another on one layer (its change, by the every-layer slip) or on every layer.
+        self.every_and_one: dict[str, dict[int, list[tuple[Slip, int, int]]]] = {}
+        self.every_and_every: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for mistake, t in self.every.items():
+            if mistake in self.multiples or CATALOGUE[mistake].shape:
+                continue
+            m_slip = Slip(mistake)
+            changes: dict[int, list[tuple[Slip, int, int]]] = defaultdict(list)
+            for g, deltas in enumerate(self.deltas):
+                first = self.members[g][0]
+                for slip, d in deltas.items():
+                    if slip.mistake == mistake:
+                        continue
+                    if m_slip in net.slips[first]:
+                        v = self.value(first, (m_slip, slip))
+                        if v is None:
+                            continue
+                        change = (v - base[first]) - deltas.get(m_slip, 0)
+                    else:
+                        change = d
+                    changes[change].append((slip, g, d))
+            self.every_and_one[mistake] = changes
+            for other in self.every:
+                if other <= mistake or other in self.multiples or CATALOGUE[other].shape:
+                    continue
+                t2: int | None = right
+                for i in range(n):
+                    both = tuple(s for s in (Slip(mistake), Slip(other)) if s in net.slips[i])
+                    if both:
+                        v = self.value(i, both)
+                        if v is None:
+                            t2 = None
+                            break
+                        t2 += v - base[i]
+                if t2 is not None and t2 not in (t, self.every[other]):
+                    self.every_and_every[t2].append((mistake, other))
+
+        # Digit slips in one layer's figure: layers grouped by their figure.
+        self.layers_by_base: dict[int, list[int]] = defaultdict(list)
+        for i, b in enumerate(base):
+            if b:
+                self.layers_by_base[b].append(i)
+
+    def value(self, i: int, slips: tuple[Slip, ...]) -> int | None:
+        kind = self._kinds[i]
         if kind is None:
-            return net.value(i, of, slips)
+            return self.net.value(i, self.of, slips)
         key = (kind, slips)
-        if key not in memo:
-            memo[key] = net.value(i, of, slips)
-        return memo[key]
+        if key not in self._memo:
+            self._memo[key] = self.net.value(i, self.of, slips)
+        return self._memo[key]
 
-    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)  # layers alike, with alike slips to try
-    for i in range(n):
-        groups[(i,) if kinds[i] is None else (kinds[i], tuple(net.slips[i]))].append(i)
-    local: dict[tuple[Slip, int], int] = {}
-    for members in groups.values():
-        first = members[0]
-        deltas = [(slip, v - base[first]) for slip in net.slips[first]
-                  if (v := value(first, (slip,))) is not None and v != base[first]]  # fmt: skip
-        for i in members:
-            for slip, d in deltas:
-                local[slip, i] = d
-    by_delta: dict[int, list[tuple[Slip, int]]] = defaultdict(list)
-    for key, d in local.items():
-        by_delta[d].append(key)
+    def delta(self, slip: Slip, i: int) -> int:
+        return self.deltas[self.group_of[i]][slip]
 
-    def one_text(slip: Slip, i: int, v: int | None = None) -> str:
-        v = base[i] + local[slip, i] if v is None else v
-        return f"{_slip_words(slip)} on {names[i]}: {names[i]} {fmt(base[i])} -> {fmt(v)}"
+    def one_text(self, slip: Slip, i: int, v: int | None = None) -> str:
+        base, name = self.base[i], self.names[i]
+        v = base + self.delta(slip, i) if v is None else v
+        return f"{_slip_words(slip)} on {name}: {name} {_n(base)} -> {_n(v)}"
 
-    for (slip, i), d in local.items():
-        if right + d == claimed and "one" in CATALOGUE[slip.mistake].scopes:
+    def diagnose(self, claimed: int) -> list[Diagnosis]:
+        right, found = self.right, _Found()
+        if claimed == right:
+            return []
+        total = f"total {_n(right)} -> {_n(claimed)}"
+        budget = _MOST_MATCHES
+        for slip, g in self.by_delta.get(claimed - right, ()):
+            if "one" in CATALOGUE[slip.mistake].scopes:
+                for i in self.members[g][:budget]:
+                    found.add(slip.mistake, f"{self.one_text(slip, i)}; {total}", claimed, _score(slip.mistake, "one"))
+        for mistake, t, text in self.every_found:
+            if t == claimed:
+                found.add(mistake, text, claimed, _score(mistake, "all"))
+        for slip, i in self.carried.get(claimed, ()):
             found.add(
                 slip.mistake,
-                f"{one_text(slip, i)}; total {fmt(right)} -> {fmt(claimed)}",
+                f"{_slip_words(slip)} on {self.names[i]}, carried to the layers after it: {total}",
                 claimed,
-                _score(slip.mistake, "one"),
+                _score(slip.mistake, "one") * 0.9,
             )
-
-    # One slip made on every layer it applies to.
-    every: dict[str, int] = {}
-    layers_of: dict[str, list[int]] = defaultdict(list)
-    for (slip, i), _d in local.items():
-        if slip.arg is None:
-            layers_of[slip.mistake].append(i)
-    for mistake, where in layers_of.items():
-        if "all" not in CATALOGUE[mistake].scopes or len(where) < 2:
-            continue
-        if CATALOGUE[mistake].shape:
-            t = net.walk(lambda i, m=mistake: _applicable(net, i, m), of)
-        else:
-            t = right + sum(local[Slip(mistake), i] for i in where)
-        if t is None:
-            continue
-        every[mistake] = t
-        if t == claimed:
+        for mistake, t in self.multiple_total.items():
+            description = CATALOGUE[mistake].description
+            if t == claimed:
+                found.add(mistake, f"{description}: {total}", claimed, _score(mistake, "all"))
+                continue
+            for slip, i in self.with_multiple[mistake].get(claimed - t, ())[:budget]:
+                if right + self.delta(slip, i) != claimed:
+                    found.add(
+                        f"{mistake}+{slip.mistake}",
+                        f"{description}, and {self.one_text(slip, i)}: {total}",
+                        claimed,
+                        _score(mistake, "all") * _score(slip.mistake, "one") * _PAIR_PENALTY,
+                    )
+        self._factor(claimed, found)
+        self._pairs(claimed, found)
+        for mistake, changes in self.every_and_one.items():
+            t = self.every[mistake]
+            if claimed == t:
+                continue
+            for slip, g, d in changes.get(claimed - t, ()):
+                if claimed == right + d:
+                    continue
+                for j in self.members[g][:budget]:
+                    found.add(
+                        _pair_id(mistake, slip.mistake),
+                        f"{CATALOGUE[mistake].description} (every layer), and {self.one_text(slip, j)}: {total}",
+                        claimed,
+                        _score(mistake, "all") * _score(slip.mistake, "one") * _PAIR_PENALTY,
+                    )
+        for mistake, other in self.every_and_every.get(claimed, ()):
             found.add(
-                mistake,
-                f"{CATALOGUE[mistake].description}, on every layer ({len(where)}): total {fmt(right)} -> {fmt(t)}"
-                + CONVENTION_HINTS.get(mistake, ""),
+                _pair_id(mistake, other),
+                f"{CATALOGUE[mistake].description} and {CATALOGUE[other].description}, on every layer: {total}",
                 claimed,
-                _score(mistake, "all"),
+                _score(mistake, "all") * _score(other, "all") * _PAIR_PENALTY,
             )
-    if "one_input_channel" in layers_of:  # the network's input layer is one layer, but it is the whole slip
-        where = layers_of["one_input_channel"]
-        t = right + sum(local[Slip("one_input_channel"), i] for i in where)
-        every["one_input_channel"] = t
-        if t == claimed:
-            found.add(
-                "one_input_channel",
-                "; ".join(one_text(Slip("one_input_channel"), i) for i in where) + f"; total {fmt(right)} -> {fmt(t)}",
-                claimed,
-                _score("one_input_channel", "all"),
-            )
+        self._digits(claimed, found)
+        return found.best()
 
-    # A slip on one layer carried on: later layers worked out from its wrong output.
-    shape_singles = [(slip, i) for (slip, i) in local if CATALOGUE[slip.mistake].shape]
-    if len(shape_singles) * n <= 200_000:
-        for slip, i in shape_singles:
-            t = net.walk(lambda j, s=slip, at=i: (s,) if j == at else (), of)
-            if t is not None and t != right + local[slip, i] and t == claimed:
-                found.add(
-                    slip.mistake,
-                    f"{_slip_words(slip)} on {names[i]}, carried to the layers after it: total "
-                    f"{fmt(right)} -> {fmt(t)}",
-                    claimed,
-                    _score(slip.mistake, "one") * 0.9,
-                )
-
-    # Whole-network slips: branches counted once or the trunk counted per branch, FLOPs for MACs.
-    multiples = _multiplicities(net)
-    for mistake, mult in multiples.items():
-        t = sum(m * b for m, b in zip(mult, base, strict=True))
-        every[mistake] = t
-        if t == claimed:
-            found.add(
-                mistake,
-                f"{CATALOGUE[mistake].description}: total {fmt(right)} -> {fmt(t)}",
-                claimed,
-                _score(mistake, "all"),
-            )
-        for (slip, i), d in local.items():
-            if t + mult[i] * d == claimed and mult[i] and t != claimed and right + d != claimed:
-                found.add(
-                    f"{mistake}+{slip.mistake}",
-                    f"{CATALOGUE[mistake].description}, and {one_text(slip, i)}: total {fmt(right)} -> {fmt(claimed)}",
-                    claimed,
-                    _score(mistake, "all") * _score(slip.mistake, "one") * _PAIR_PENALTY,
-                )
-    factor = {"macs": ("flops_for_macs", "x 2"), "flops": ("macs_for_flops", "/ 2")}.get(of)
-    if factor:
+    def _factor(self, claimed: int, found: _Found) -> None:
+        """FLOPs for MACs and back, alone or after a slip on every layer."""
+        factor = {"macs": ("flops_for_macs", "x 2"), "flops": ("macs_for_flops", "/ 2")}.get(self.of)
+        if not factor:
+            return
         mistake, k = factor
-        t = right * 2 if of == "macs" else right // 2
+        t = self.right * 2 if self.of == "macs" else self.right // 2
         if t == claimed:
             found.add(
                 mistake,
-                f"{CATALOGUE[mistake].description}: {fmt(right)} {k} = {fmt(claimed)}" + CONVENTION_HINTS[mistake],
+                f"{CATALOGUE[mistake].description}: {_n(self.right)} {k} = {_n(claimed)}" + CONVENTION_HINTS[mistake],
                 claimed,
                 _score(mistake, "all"),
             )
-        else:
-            for other, t2 in every.items():
-                if (t2 * 2 if of == "macs" else t2 // 2) == claimed:
-                    found.add(
-                        f"{mistake}+{other}",
-                        f"{CATALOGUE[other].description}, and "
-                        f"{CATALOGUE[mistake].description}: {fmt(t2)} {k} = {fmt(claimed)}",
-                        claimed,
-                        _score(mistake, "all") * _score(other, "all") * _PAIR_PENALTY,
-                    )
-
-    # Two slips on two layers (the deltas add up), or two on one layer.
-    need = claimed - right
-    for (slip, i), d in local.items():
-        for slip2, j in by_delta.get(need - d, ()):
-            if j <= i or (slip2.mistake == slip.mistake and slip.mistake in every):
-                continue
-            found.add(
-                _pair_id(slip.mistake, slip2.mistake),
-                f"{one_text(slip, i)}, and {one_text(slip2, j)}: total {fmt(right)} -> {fmt(claimed)}",
-                claimed,
-                _score(slip.mistake, "one") * _score(slip2.mistake, "one") * _PAIR_PENALTY,
-            )
-    for members in groups.values():
-        first = members[0]
-        slips = [s for s in net.slips[first] if (s, first) in local]
-        for a in range(len(slips)):
-            for b in range(a + 1, len(slips)):
-                pair = (slips[a], slips[b])
-                if pair[0].mistake == pair[1].mistake:
-                    continue
-                v = value(first, pair)
-                alone = (base[first] + local[pair[0], first], base[first] + local[pair[1], first])
-                if v is None or right - base[first] + v != claimed or v in alone:
-                    continue
-                for i in members:
-                    found.add(
-                        _pair_id(pair[0].mistake, pair[1].mistake),
-                        f"{_slip_words(pair[0])} and "
-                        f"{_slip_words(pair[1])} on {names[i]}: {names[i]} {fmt(base[i])} -> {fmt(v)}",
-                        claimed,
-                        _score(pair[0].mistake, "one") * _score(pair[1].mistake, "one") * _PAIR_PENALTY,
-                    )
-
-    # A slip on every layer, with another on one layer or on every layer.
-    for mistake, t in every.items():
-        if mistake in multiples or CATALOGUE[mistake].shape:
-            continue
-        m_slip = Slip(mistake)
-        for (slip, j), d in local.items():
-            if slip.mistake == mistake:
-                continue
-            if m_slip in net.slips[j]:
-                v = value(j, (m_slip, slip))
-                if v is None:
-                    continue
-                t2 = t - local.get((m_slip, j), 0) + (v - base[j])
-            else:
-                t2 = t + d
-            if t2 == claimed and t2 != t and t2 != right + d:
+            return
+        for other, t2 in self.every.items():
+            if (t2 * 2 if self.of == "macs" else t2 // 2) == claimed:
                 found.add(
-                    _pair_id(mistake, slip.mistake),
-                    f"{CATALOGUE[mistake].description} (every layer), and "
-                    f"{one_text(slip, j)}: total {fmt(right)} -> {fmt(claimed)}",
-                    claimed,
-                    _score(mistake, "all") * _score(slip.mistake, "one") * _PAIR_PENALTY,
-                )
-        for other in every:
-            if other <= mistake or other in multiples or CATALOGUE[other].shape:
-                continue
-            t2 = right
-            for i in range(n):
-                slips = tuple(s for s in (Slip(mistake), Slip(other)) if s in net.slips[i])
-                if slips:
-                    v = value(i, slips)
-                    if v is None:
-                        t2 = None
-                        break
-                    t2 += v - base[i]
-            if t2 == claimed and t2 not in (t, every[other]):
-                found.add(
-                    _pair_id(mistake, other),
-                    f"{CATALOGUE[mistake].description} and "
-                    f"{CATALOGUE[other].description}, on every layer: total {fmt(right)} -> {fmt(claimed)}",
+                    f"{mistake}+{other}",
+                    f"{CATALOGUE[other].description}, and "
+                    f"{CATALOGUE[mistake].description}: {_n(t2)} {k} = {_n(claimed)}",
                     claimed,
                     _score(mistake, "all") * _score(other, "all") * _PAIR_PENALTY,
                 )
 
-    # The right expression, or one slip's, worked out wrongly.
-    kind = slip_kind(claimed, right)
-    if kind:
-        found.add(
-            "arithmetic_slip", f"{kind}: the right total is {fmt(right)}", claimed, _score("arithmetic_slip", "all")
-        )
-    for i in range(n):
-        if base[i] and slip_kind(claimed - right + base[i], base[i]):
-            written = claimed - right + base[i]
+    def _pairs(self, claimed: int, found: _Found) -> None:
+        """Two slips on two layers (their changes add up), and two on one layer."""
+        right, total = self.right, f"total {_n(self.right)} -> {_n(claimed)}"
+        need = claimed - right
+        added = 0
+        for d, firsts in self.by_delta.items():
+            seconds = self.by_delta.get(need - d)
+            if not seconds:
+                continue
+            for slip, g in firsts:
+                for slip2, g2 in seconds:
+                    if slip2.mistake == slip.mistake and slip.mistake in self.every:
+                        continue
+                    score = _score(slip.mistake, "one") * _score(slip2.mistake, "one") * _PAIR_PENALTY
+                    for i in self.members[g]:
+                        for j in self.members[g2]:
+                            if j <= i:
+                                continue
+                            found.add(
+                                _pair_id(slip.mistake, slip2.mistake),
+                                f"{self.one_text(slip, i)}, and {self.one_text(slip2, j)}: {total}",
+                                claimed,
+                                score,
+                            )
+                            added += 1
+                            if added >= _MOST_MATCHES:
+                                return
+        for (a, b), g, v in self.one_layer_pairs.get(claimed, ()):
+            for i in self.members[g][:_MOST_MATCHES]:
+                name = self.names[i]
+                found.add(
+                    _pair_id(a.mistake, b.mistake),
+                    f"{_slip_words(a)} and {_slip_words(b)} on {name}: {name} {_n(self.base[i])} -> {_n(v)}",
+                    claimed,
+                    _score(a.mistake, "one") * _score(b.mistake, "one") * _PAIR_PENALTY,
+                )
+
+    def _digits(self, claimed: int, found: _Found) -> None:
+        """The right expression, or one slip's, worked out wrongly."""
+        right = self.right
+        kind = slip_kind(claimed, right)
+        if kind:
             found.add(
-                "arithmetic_slip",
-                f"{slip_kind(written, base[i])} in {names[i]}: {fmt(base[i])} written as {fmt(written)}",
-                claimed,
-                _score("arithmetic_slip", "one"),
+                "arithmetic_slip", f"{kind}: the right total is {_n(right)}", claimed, _score("arithmetic_slip", "all")
             )
-    for mistake, t in every.items():
-        kind = slip_kind(claimed, t)
-        if kind and t != right:
-            found.add(
-                f"{mistake}+arithmetic_slip",
-                f"{CATALOGUE[mistake].description} ({fmt(t)}), and then a {kind}",
-                claimed,
-                _score(mistake, "all") * _score("arithmetic_slip", "all") * _PAIR_PENALTY,
-            )
-    return found.best()
+        for b, layers in self.layers_by_base.items():
+            written = claimed - right + b
+            kind = slip_kind(written, b)
+            if kind:
+                for i in layers[:_MOST_MATCHES]:
+                    found.add(
+                        "arithmetic_slip",
+                        f"{kind} in {self.names[i]}: {_n(b)} written as {_n(written)}",
+                        claimed,
+                        _score("arithmetic_slip", "one"),
+                    )
+        for mistake, t in self.every.items():
+            kind = slip_kind(claimed, t)
+            if kind and t != right:
+                found.add(
+                    f"{mistake}+arithmetic_slip",
+                    f"{CATALOGUE[mistake].description} ({_n(t)}), and then a {kind}",
+                    claimed,
+                    _score(mistake, "all") * _score("arithmetic_slip", "all") * _PAIR_PENALTY,
+                )
+
+
+def _n(v: int) -> str:
+    return f"{v:,}"
 
 
 def _applicable(net: Network, i: int, mistake: str) -> tuple[Slip, ...]:
