@@ -77,14 +77,28 @@ class Network:
         self._searches: dict[str, _TotalSearch] = {}  # the total search of each figure, built on first use
         self._totals: dict[str, int] = {}
         self._right_view: dict[str, tuple[Shape, str]] | None = None
+        slips_of: dict[tuple[Any, ...], list[Slip]] = {}
         for i, node in enumerate(self.nodes):
-            fig = work_out(node, self.in_shapes[i], (), True) if layers[i].steps else None
+            fig = None
+            if layers[i].steps:
+                sig = node.signature()  # alike layers on alike inputs: worked out once
+                key = (i,) if sig is None else (sig, (), *self.in_shapes[i])
+                if key not in self._cache:
+                    self._cache[key] = work_out(node, self.in_shapes[i], (), True)
+                fig = self._cache[key]
             if fig is None:  # inputs, activations...: the report's own row
                 x = layers[i]
                 fig = Figures(x.output, x.weights, x.biases, x.buffers, x.macs)
             self.right.append(fig)
             reads_input = any(name in input_names for name in node.inputs)
-            self.slips.append(slips_for(node, self.in_shapes[i], reads_input) if layers[i].steps else [])
+            if not layers[i].steps:
+                self.slips.append([])
+                continue
+            sig = node.signature()
+            key = (i,) if sig is None else (sig, reads_input, *self.in_shapes[i])
+            if key not in slips_of:
+                slips_of[key] = slips_for(node, self.in_shapes[i], reads_input)
+            self.slips.append(slips_of[key])
 
     # ------------------------------------------------------------------ one layer
 
