@@ -451,10 +451,12 @@ buf: param 5x5x2 buffer=true
 fix: param 7x2 const=true
 pdt: pad 1,1 from=r1
 tsm: softmax from=r1
+l2t: l2norm from=r1
 win: input 3*8x8x4
 cw: conv 6 k=3 p=1
 bnw: bn
 lnw: layernorm
+l2w: l2norm
 upw: upsample
 mpw: maxpool k=2
 pww: fc 8 pointwise=true

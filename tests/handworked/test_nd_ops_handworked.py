@@ -112,7 +112,7 @@ def test_param_as_buffer() -> None:
 def test_layernorm_rmsnorm_groupnorm_instancenorm() -> None:
     model = cnncalc.load(
         "input 14x14x96\nln: layernorm\nln2: layernorm n=3\nrms: rmsnorm\ngn: groupnorm g=32\nin: instancenorm\n"
-        "in2: instancenorm affine=true track=true\n"
+        "in2: instancenorm affine=true track=true\nl2: l2norm\n"
     )
     assert model.layer("ln").params == 2 * 96
     assert model.layer("ln2").params == 2 * 14 * 14 * 96
@@ -120,6 +120,8 @@ def test_layernorm_rmsnorm_groupnorm_instancenorm() -> None:
     assert model.layer("gn").params == 2 * 96 and model.layer("gn").buffers == 0
     assert model.layer("in").params == 0 and model.layer("in").buffers == 0
     assert model.layer("in2").params == 2 * 96 and model.layer("in2").buffers == 2 * 96
+    l2 = model.layer("l2")  # x / max(||x||, eps): nothing learnt, nothing counted
+    assert l2.params == 0 and l2.buffers == 0 and l2.macs == 0 and l2.output.dims() == [14, 14, 96]
 
 
 def test_permute_and_reshape_with_lead_axes() -> None:

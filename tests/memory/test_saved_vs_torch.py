@@ -28,6 +28,7 @@ ZOO = {
     "vit_b_16": {},
     "inception_v3": {"aux_logits": True, "init_weights": False},
     "swin_t": {},
+    "swin_v2_t": {},  # cosine attention: F.normalize keeps its input and two norms, the products keep its outputs
     "regnet_y_400mf": {},
 }
 
@@ -51,7 +52,7 @@ def _amp(amp: str | None) -> torch.dtype | None:
 
 
 @pytest.mark.parametrize("amp", [None, "bf16"])
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121"])
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "densenet121", "swin_v2_t"])
 def test_from_torch_saved_activations_within_3_percent(name: str, amp: str | None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -408,6 +408,11 @@ NORM = [
          lambda: nn.RMSNorm(16, elementwise_affine=False), (1, 10, 16), layout=CL),
     case("rmsnorm-vector", "input 16\ny: rmsnorm", lambda: nn.RMSNorm(16), (1, 16)),
     case("rmsnorm-image", "input 7x7x32\ny: rmsnorm", lambda: nn.RMSNorm(32), (1, 7, 7, 32), layout=CL),
+    # --- L2 normalisation of each channel vector (F.normalize; Swin-V2's cosine attention, on heads)
+    case("l2norm-tokens", "input 10x16\ny: l2norm", fn(lambda x: F.normalize(x, dim=-1)), (1, 10, 16), layout=CL),
+    case("l2norm-heads", "input 4*49x8\ny: l2norm", fn(lambda x: F.normalize(x, dim=-1)), (1, 4, 49, 8),
+         layout=CL, lead=1),
+    case("l2norm-image", "input 7x7x32\ny: l2norm", fn(lambda x: F.normalize(x, dim=1)), (1, 32, 7, 7)),
     # --- per-channel norms on (N, C, *sizes)
     case("groupnorm-2d", "input 14x14x64\ny: groupnorm", lambda: nn.GroupNorm(32, 64), (1, 64, 14, 14)),
     case("groupnorm-1d", "input 50x16\ny: groupnorm g=4", lambda: nn.GroupNorm(4, 16), (1, 16, 50)),
@@ -494,7 +499,7 @@ def test_attention_macs_are_the_two_products() -> None:
 NEW_OPS = {
     "conv", "dwconv", "convT", "maxpool", "avgpool", "gap", "adaptiveavgpool", "adaptivemaxpool", "upsample", "fc",
     "matmul", "attention", "permute", "reshape", "flatten", "pad", "param", "gather", "concat", "slice", "layernorm",
-    "rmsnorm", "groupnorm", "instancenorm", "bn", "lrn", "add", "mul",
+    "rmsnorm", "l2norm", "groupnorm", "instancenorm", "bn", "lrn", "add", "mul",
 }  # fmt: skip
 
 

@@ -946,7 +946,7 @@ _ELEMENTWISE = words(
     "abs abs_ neg neg_ __neg__ exp exp_ log log_ sqrt sqrt_ rsqrt rsqrt_ square square_ reciprocal reciprocal_ "
     "clamp clamp_ clamp_min clamp_min_ clamp_max clamp_max_ clip clip_ sign erf floor ceil round pow pow_ __pow__ "
     "__ipow__ __rpow__ nan_to_num nan_to_num_ mish softplus selu celu logsigmoid sin cos "
-    "normalize roll flip cumsum masked_fill masked_fill_ fill_ zero_ __invert__ logical_not isnan exp2 "
+    "roll flip cumsum masked_fill masked_fill_ fill_ zero_ __invert__ logical_not isnan exp2 "
     "log1p expm1 erfc tan atan hardshrink softsign threshold tanhshrink sinc float_power __abs__ "
     "__lt__ __le__ __gt__ __ge__ __eq__ __ne__ lt le gt ge eq ne"
 )
@@ -1690,7 +1690,19 @@ def _unbroadcast(info: Info, tshape: tuple[int, ...]) -> tuple[Info, tuple[int, 
     return info._replace(pend=p._replace(dims=dims, shape=shape)), shape
 
 
+def _normalize(tr: Tracer, name: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> bool:
+    """F.normalize: the L2 form is an `l2norm` layer (cosine attention; it keeps tensors for the backward), any
+    other p an identity, as element-wise arithmetic is."""
+    x = args[0] if args else kwargs.get("input")
+    info = tr.get(x) if isinstance(x, tr.tensor) else None
+    if info is None or not isinstance(out, tr.tensor):
+        return False
+    p = _bind(args, kwargs, "p dim eps out", {"p": 2.0})["p"]
+    return unary(tr, x, info, out, "l2norm" if p == 2 else "identity", {}, "normalize")
+
+
 _CALLS: dict[str, Callable[..., bool]] = {
+    "normalize": _normalize,
     **dict.fromkeys(
         ["contiguous", "clone", "detach", "detach_", "to", "float", "half", "double", "bfloat16", "type", "type_as",
          "cpu", "cuda", "requires_grad_", "align_as", "coalesce"], _pass),

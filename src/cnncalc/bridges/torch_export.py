@@ -596,11 +596,11 @@ def _translate(node: Node, ins: list[_In], out: Shape, first_input: str | None) 
         return _window(op, a, v, ins[1] if len(ins) > 1 else None)
     if op == "layernorm" or op == "rmsnorm":
         return _norm_last(op, a, v)
+    if op in ("softmax", "l2norm"):  # over the channels, wherever they are held
+        held_first = s.sizes and v.layout == CHANNELS_FIRST
+        dim = 1 + len(s.lead) if held_first else -1 if s.sizes or s.lead else 1
+        return _Line(f"F.{'softmax' if op == 'softmax' else 'normalize'}({v.var}, dim={dim})", layout=v.layout)
     if op in _ACTIVATIONS:
-        if op == "softmax":  # over the channels, wherever they are held
-            held_first = s.sizes and v.layout == CHANNELS_FIRST
-            dim = 1 + len(s.lead) if held_first else -1 if s.sizes or s.lead else 1
-            return _Line(f"F.softmax({v.var}, dim={dim})", layout=v.layout)
         return _Line(_ACTIVATIONS[op].format(x=v.var), layout=v.layout)
     if op == "dropout":
         return _Line(f"self.{{id}}({v.var})", f"nn.Dropout(p={_num(a.get('p', Fraction(1, 2)))})", layout=v.layout)

@@ -1,4 +1,4 @@
-"""Normalisation: bn, lrn."""
+"""Normalisation: bn, lrn, layernorm, rmsnorm, l2norm, groupnorm, instancenorm."""
 
 from __future__ import annotations
 
@@ -88,6 +88,16 @@ class RMSNorm(Op):
         x = inputs[0]
         values, formula = _last_axes(x, args.get("n", 1), self.name)
         return _affine(Calc(x), args.get("affine", True), False, formula, values)
+
+
+@register
+class L2Norm(Op):
+    name = "l2norm"
+    aliases = ("normalize",)
+    summary = "L2 normalisation of each channel vector, x / max(||x||, eps) (F.normalize, cosine attention): no params"
+
+    def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
+        return Calc(inputs[0])
 
 
 @register

@@ -251,6 +251,15 @@ def _rmsnorm(w: _Walk, x: Any, a: dict[str, Any], ins: list[str], fresh: Callabl
     return [source, normed, rstd]
 
 
+def _l2norm(w: _Walk, x: Any, a: dict[str, Any], ins: list[str], fresh: Callable[..., str]) -> list[str]:
+    # F.normalize is x / norm(x).clamp_min(eps): it keeps the input, the norm and the clamped norm (one value a
+    # vector each, in the input's type).
+    fresh()
+    size, rows = w.storages[ins[0]].itemsize, x.output.numel // x.output.c
+    norm = w.new(f"{x.name}/norm", rows, 0, size, f"{x.name}: the norm of each vector")
+    return [ins[0], norm, w.new(f"{x.name}/clamped", rows, 0, size, f"{x.name}: that norm, at least eps")]
+
+
 def _maxpool(w: _Walk, x: Any, a: dict[str, Any], ins: list[str], fresh: Callable[..., str]) -> list[str]:
     fresh()
     return [ins[0], w.new(f"{x.name}/indices", x.output.numel, 0, INT64, f"{x.name}: argmax indices, int64")]
@@ -289,6 +298,7 @@ RULES: dict[str, Callable[[_Walk, Any, dict[str, Any], list[str], Callable[..., 
     "groupnorm": _groupnorm,
     "layernorm": _layernorm,
     "rmsnorm": _rmsnorm,
+    "l2norm": _l2norm,
     "maxpool": _maxpool,
     "adaptivemaxpool": _maxpool,
     "avgpool": _keeps_input,

@@ -94,13 +94,15 @@ def _relative_position_bias(b: Builder, p: str, window: int, heads: int, v2: boo
 
 
 def _cosine_attention(b: Builder, p: str, qkv: str, bias: str, wins: int, tokens: int, dim: int, heads: int) -> str:
-    """v2's attention, as torchvision writes it: cosine similarity of q and k (F.normalize, no MACs), scaled by a
+    """v2's attention, as torchvision writes it: cosine similarity of q and k (F.normalize: `l2norm`, no MACs), scaled by a
     learnt temperature per head, the position bias added, softmax, then the product with v."""
     d = dim // heads
     split = {}
     for i, part in enumerate("qkv"):
         b.add("slice", f"{i * dim}:{(i + 1) * dim}", name=f"{p}.attn.{part}", inputs=qkv)
         split[part] = b.add("reshape", f"{wins}x{heads}*{tokens}x{d}", name=f"{p}.attn.{part}_heads")
+        if part != "v":
+            split[part] = b.add("l2norm", name=f"{p}.attn.{part}_normalized")
     b.add("matmul", bt=True, name=f"{p}.attn.logits", inputs=[split["q"], split["k"]])
     logits = b.last
     scale = b.add("param", f"{heads}x1x1", name=f"{p}.attn.logit_scale")
