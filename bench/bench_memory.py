@@ -5,8 +5,8 @@ torchvision classifier through `from_torch`: saved activations (fp32 and autocas
     nice -n 10 .venv/bin/python bench/bench_memory.py            # everything: about 15-25 minutes on 2 cores
     nice -n 10 .venv/bin/python bench/bench_memory.py zoo        # or: torch, export, or zoo model names
 
-zoo: zoo models that mirror a torchvision model, against that model; export: the other zoo models (LeNet, Caffe
-AlexNet, MobileNet v1, VGG, video models...) against `Model.to_torch()`, cnncalc's own PyTorch export, which checks
+zoo: zoo models that mirror a torchvision model (video models too), against that model; export: the other zoo models
+(LeNet, Caffe AlexNet, MobileNet v1, VGG...) against `Model.to_torch()`, cnncalc's own PyTorch export, which checks
 the rules on those ops though not the zoo's choice of in-place activations; torch: every torchvision classifier
 through `from_torch`, against itself.
 
@@ -37,7 +37,7 @@ from torch_memory import saved_bytes
 kind, name = {kind!r}, {name!r}
 options = {{"inception_v3": {{"aux_logits": True, "init_weights": False}}, "googlenet": {{"aux_logits": False,
     "init_weights": False}}, "vit_h_14": {{"image_size": 518}}}}.get(name, {{}})
-make = lambda: getattr(torchvision.models, name)(**options)
+make = lambda: (getattr(torchvision.models, name, None) or getattr(torchvision.models.video, name))(**options)
 if kind in ("zoo", "export"):
     model = cnncalc.load(name)
     x = model.layers[0].output
@@ -74,7 +74,7 @@ def zoo_names() -> list[str]:
     names()  # imports every zoo module
     for name, entry in ZOO.items():
         match = re.search(r"torchvision\.models\.(?:video\.)?(\w+)", entry.source)
-        if match and match.group(1) == name and "video" not in entry.source:
+        if match and match.group(1) == name:
             out.append(name)
     return out
 

@@ -86,3 +86,25 @@ def test_inplace_relu_after_bn_keeps_nothing_more() -> None:
         spec = f"input 16x16x3\nconv 8 k=3\nbn\nrelu inplace={str(inplace).lower()}\nconv 8 k=3"
         ours = estimate(cnncalc.load(spec), batch=2, training=True).activations.value
         assert ours == saved_bytes(lambda inplace=inplace: Net(inplace), (3, 16, 16))
+
+
+@pytest.mark.parametrize("amp", [None, "bf16"])
+def test_volume_pooling_under_autocast(amp: str | None) -> None:
+    # CPU autocast runs max_pool3d, avg_pool3d and adaptive_avg_pool3d in fp32: each casts its bf16 input up (a copy
+    # the pool keeps), and what follows gets fp32 until the next product casts it down again.
+    nn = torch.nn
+
+    def make() -> torch.nn.Module:
+        return nn.Sequential(
+            nn.Conv3d(3, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU(inplace=True), nn.MaxPool3d(2),
+            nn.Conv3d(8, 8, 3, padding=1), nn.AvgPool3d(2), nn.Conv3d(8, 16, 1), nn.AdaptiveAvgPool3d(1),
+            nn.Flatten(), nn.Linear(16, 10),
+        )  # fmt: skip
+
+    spec = (
+        "input 8x16x16x3\nconv 8 k=3 p=1\nbn\nrelu inplace=true\nmaxpool k=2\nconv 8 k=3 p=1\navgpool k=2\n"
+        "conv 16 k=1\ngap\nflatten\nfc 10\n"
+    )
+    theirs = saved_bytes(make, (3, 8, 16, 16), amp=_amp(amp))
+    for model in (cnncalc.load(spec), cnncalc.from_torch(make(), (3, 8, 16, 16))):
+        assert estimate(model, batch=2, training=True, amp=amp).activations.value == pytest.approx(theirs, rel=0.03)

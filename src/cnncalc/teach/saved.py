@@ -25,6 +25,9 @@ VIEWS = frozenset({"flatten", "reshape", "identity", "slice", "permute"})
 RESULT_KEEPERS = frozenset({"relu", "sigmoid", "tanh", "elu", "leakyrelu"})
 # Out of place these keep their input; in place autograd must first copy the input (they need it, and it is gone).
 INPUT_KEEPERS = frozenset({"relu6", "hswish", "hsigmoid", "silu", "gelu"})
+# Pooling that CPU autocast runs in fp32 on volumes (max_pool3d, avg_pool3d and their adaptive forms); on images and
+# signals it keeps the low-precision type.
+POOLS = frozenset({"maxpool", "avgpool", "adaptivemaxpool", "adaptiveavgpool", "gap"})
 INT64 = 8
 FP32 = 4
 
@@ -130,6 +133,9 @@ def _rule(w: _Walk, x: Any, a: dict[str, Any]) -> tuple[list[str], str, int]:
     if op in ("scale", "lrn") and w.low:
         # Times an fp32 parameter, or (LRN) through avg_pool3d, which autocast runs in fp32: fp32 from there on.
         in_size = FP32
+    pool3d = bool(w.low) and op in POOLS and ins and w.shape[x.inputs[0]].rank == 3
+    if pool3d:  # CPU autocast runs 3-D pooling in fp32: its input cast up (a new storage), its output fp32
+        in_size = FP32
 
     def fresh(size: int = in_size, what: str = "output") -> str:
         return w.new(name, numel, 0, size, f"{name}: its {what}")
@@ -175,7 +181,10 @@ def _rule(w: _Walk, x: Any, a: dict[str, Any]) -> tuple[list[str], str, int]:
     rule = RULES.get(op)
     if rule is None:  # add, concat, upsample, pad, shuffle, gap, gather: the backward needs no tensor
         return [], fresh(), in_size
-    return rule(w, x, a, [t[0] for t in ins], fresh), name, in_size
+    sources = [t[0] for t in ins]
+    if pool3d and src_size != FP32:
+        sources[0] = w.new(f"{name}/fp32", src_numel, 0, FP32, f"{name}: its input cast to fp32 (autocast, 3-D)")
+    return rule(w, x, a, sources, fresh), name, in_size
 
 
 def _attention(w: _Walk, x: Any, a: dict[str, Any], low: int, ins: list[tuple[str, int, int]]) -> list[str]:

@@ -94,8 +94,8 @@ def _relative_position_bias(b: Builder, p: str, window: int, heads: int, v2: boo
 
 
 def _cosine_attention(b: Builder, p: str, qkv: str, bias: str, wins: int, tokens: int, dim: int, heads: int) -> str:
-    """v2's attention, as torchvision writes it: cosine similarity of q and k (F.normalize: `l2norm`, no MACs), scaled by a
-    learnt temperature per head, the position bias added, softmax, then the product with v."""
+    """v2's attention, as torchvision writes it: cosine similarity of q and k (F.normalize: `l2norm`, no MACs),
+    scaled by a learnt temperature per head, the position bias added, softmax, then the product with v."""
     d = dim // heads
     split = {}
     for i, part in enumerate("qkv"):
