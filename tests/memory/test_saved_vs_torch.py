@@ -47,6 +47,17 @@ def test_zoo_saved_activations_within_3_percent(name: str, amp: str | None) -> N
     assert ours == pytest.approx(theirs, rel=0.03)
 
 
+@pytest.mark.parametrize("amp", [None, "bf16"])
+@pytest.mark.parametrize("name", ["mvit_v1_b", "mvit_v2_s", "s3d"])
+def test_video_zoo_saved_activations_within_3_percent(name: str, amp: str | None) -> None:
+    # MViT writes its attention out (the softmax kept), copies tokens into grids for pooling and queries for the
+    # relative-position einsums; S3D pools volumes, which CPU autocast runs in fp32.
+    model = cnncalc.load(name)
+    ours = estimate(model, batch=2, training=True, amp=amp).activations.value
+    theirs = saved_bytes(getattr(torchvision.models.video, name), _shape(model), amp=_amp(amp))
+    assert ours == pytest.approx(theirs, rel=0.03)
+
+
 def _amp(amp: str | None) -> torch.dtype | None:
     return {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[amp]
 

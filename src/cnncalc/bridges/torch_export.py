@@ -626,7 +626,10 @@ def _translate(node: Node, ins: list[_In], out: Shape, first_input: str | None) 
             module = f"EuclideanRBF({s.numel}, {a['out']})"
         return _Line(f"self.{{id}}({src})", module)
     if op == "reshape":
-        return _reshape(v, a["shape"])
+        line = _reshape(v, a["shape"])
+        if a.get("copy"):  # a new tensor, as reshaping a transposed tensor makes one
+            line.expr = f"{line.expr}.clone()"
+        return line
     if op == "concat":
         return _concat(ins, a.get("axis", -1))
     if op in ("add", "mul"):

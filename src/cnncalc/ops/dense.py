@@ -95,6 +95,10 @@ class Reshape(Op):
     aliases = ("view",)
     summary = "reinterpret the values as another shape (same count): HxWxC, LxC, DxHxWxC, N, or B*... with lead axes"
     positional = make("shape", shape(), required=True, help="HxWxC, LxC or N")
+    keys = (
+        make("copy", boolean(), False,
+             help="the values are copied into a new tensor, as reshaping a transposed tensor does (memory only)"),
+    )  # fmt: skip
 
     def calc(self, args: dict[str, Any], inputs: list[Shape], ctx: Context) -> Calc:
         x, target = inputs[0], args["shape"]

@@ -147,7 +147,8 @@ def _rule(w: _Walk, x: Any, a: dict[str, Any]) -> tuple[list[str], str, int]:
     picked = a.get("channels")
     if op == "slice" and isinstance(picked, tuple) and picked and picked[0] != "range":
         return [], fresh(), in_size  # a list of channels is gathered into a new tensor (index_select), not a view
-    if op in VIEWS or (op in ("dropout", "droppath") and not a.get("p")):
+    copied = op == "reshape" and a.get("copy")  # a reshape that copies (of a transposed tensor): a new storage
+    if (op in VIEWS and not copied) or (op in ("dropout", "droppath") and not a.get("p")):
         return [], ins[0][0], ins[0][2]
     if op in AUTOCAST_LOW:
         low = w.low or in_size

@@ -65,7 +65,8 @@ def _pool_skip(b: Builder, p: str, x: str, thw: Grid, c: int, stride: tuple[int,
     tokens = 1 + thw[0] * thw[1] * thw[2]
     cls = b.add("slice", "0:1", axis=0, name=f"{p}.class_token", inputs=x)
     b.add("slice", f"1:{tokens}", axis=0, name=f"{p}.tokens", inputs=x)
-    b.add("reshape", f"{_x(thw)}x{c}", name=f"{p}.grid")
+    # transpose(1, 2).reshape(B, C, T, H, W): a copy, which the pooling keeps for its backward.
+    b.add("reshape", f"{_x(thw)}x{c}", copy=True, name=f"{p}.grid")
     pad = _per_axis(tuple(v // 2 for v in k))
     b.add("maxpool", k=_per_axis(k), s=_per_axis(stride), p=pad, name=f"{p}.pool")
     out = [_pooled(n, kk, ss) for n, kk, ss in zip(thw, k, stride, strict=True)]
@@ -95,7 +96,9 @@ def _rel_pos(
         b.add("param", f"{table}x{dim}", name=f"{a}.rel_pos_{axis}")
         rows = b.add("slice", f"0:{key}", axis=0, name=f"{a}.R{axis}")
         name = f"{a}.rel_q_t" if axis == "t" else f"{a}.rel_{axis}_q"
-        b.add("matmul", inputs=[r_q, rows], bt=True, name=name)
+        # einsum lays the queries out for its bmm, one copy per axis, which the product keeps.
+        laid = b.add("reshape", f"{heads}*{q_n}x{dim}", copy=True, name=f"{name}.queries", inputs=r_q)
+        b.add("matmul", inputs=[laid, rows], bt=True, name=name)
         terms.append(b.add("reshape", f"{heads}*{q_n}x{view}", name=f"{name}.expand"))
     b.add("add", inputs=terms, name=f"{a}.rel_pos")
     b.add("reshape", f"{heads}*{q_n}x{k_n}", name=f"{a}.rel_pos.view")
@@ -125,11 +128,13 @@ def _attention(b: Builder, a: str, blk: _Block, dim_out: int, thw: Grid, v2: boo
         q_thw = _pool(b, f"{a}.pool_q", parts["q"], heads, thw, dim, blk.kernel_q, blk.stride_q)
         parts["q"] = b.last
     q_n = q_thw[0] * q_thw[1] * q_thw[2]
+    # Logits, (v2) relative positions, softmax and the product with v, spelled out as torchvision writes them (the
+    # softmax is kept for the backward, as a fused attention would not).
+    logits = b.add("matmul", inputs=[parts["q"], parts["k"]], bt=True, name=f"{a}.qk")
     if not v2:
-        b.add("attention", inputs=[parts["q"], parts["k"], parts["v"]], name=f"{a}.attention")
+        b.add("softmax", name=f"{a}.softmax")
+        b.add("matmul", inputs=[b.last, parts["v"]], name=f"{a}.av")
     else:
-        # Logits, relative positions, softmax and the product with v, spelled out: the terms add to the logits.
-        logits = b.add("matmul", inputs=[parts["q"], parts["k"]], bt=True, name=f"{a}.qk")
         # torchvision sizes the tables from the block's input grid and the strides.
         size = max(thw[1:])
         q_size = size // blk.stride_q[1]
