@@ -83,6 +83,9 @@ def test_checkpoint_per_stage() -> None:
     assert ours.step_peak is not None and ours.recomputed_macs is not None
     assert ours.step_peak.value == pytest.approx(step_peak(_CheckpointedResNet, (3, 224, 224), 32)["Total"], rel=0.05)
     assert ours.activations.value == pytest.approx(saved_bytes(_CheckpointedResNet, (3, 224, 224), 32), rel=0.03)
+    # The per-layer column adds up to that figure: of a checkpointed stage only its output is held (layer3's input).
+    assert sum(x.saved_bytes for x in ours.layers) == ours.activations.value
+    assert [x.name for x in ours.layers if x.name.startswith("layer2.") and x.saved_bytes] == ["layer2.3.relu"]
     # Recomputed: the forward of every layer of layer1 to layer4 once more, as FlopCounterMode counts one forward.
     from torch.utils.flop_counter import FlopCounterMode
 

@@ -6,7 +6,7 @@ so the figures follow the same engine as the layer table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..api import Model
@@ -352,6 +352,9 @@ def estimate(
                 optimizer=state.value,
                 activations=activations.value,
             )
+            # The table's column as the total counts it: what each layer's backward keeps past the forward.
+            held_by = step.kept_by_layer(batch)
+            rows = [replace(r, saved_bytes=held_by.get(r.name, 0)) for r in rows]
             redo = sum(layers[i].macs or 0 for seg in segments for i in seg)
             recompute = Step.of("recomputed MACs", "R", R=redo)
             recompute_layers = sum(len(seg) for seg in segments)
@@ -432,6 +435,7 @@ class _StepModel:
         # held after the forward but made again when the backward reaches the segment's last layer; the segment's
         # inputs from outside are held instead, until its first layer is done.
         self.recomputed: dict[str, int] = {}  # storage -> index of the segment's last layer
+        self.holder: dict[str, str] = {}  # a segment's input kept for it -> the segment's first layer
         self.segments = segments or []
         if self.segments:
             segment_of = {i: n for n, seg in enumerate(self.segments) for i in seg}
@@ -453,6 +457,7 @@ class _StepModel:
                             if not saved.storages[key].param:
                                 self.free_at[key] = min(self.free_at.get(key, seg[0]), seg[0])
                                 self.recomputed.pop(key, None)
+                                self.holder.setdefault(key, layers[seg[0]].name)
         last_use: dict[str, int] = {}
         for i, x in enumerate(self.layers):
             for name in x.inputs:
@@ -501,6 +506,16 @@ class _StepModel:
             grad_alive += new - grad_of[x.name]
             still -= by_first[i]
         out.append(("optimizer step", {**fixed, "grads": self.grads, "temporaries": self.temps}))
+        return out
+
+    def kept_by_layer(self, batch: int) -> dict[str, int]:
+        """What is held after the forward, by layer: a storage at the first layer keeping it, a checkpointed
+        segment's input at the segment's first layer."""
+        out: dict[str, int] = {}
+        for key in self.free_at:
+            if key not in self.recomputed:
+                name = self.saved.owner.get(key) or self.holder[key]
+                out[name] = out.get(name, 0) + self.saved.storages[key].nbytes(batch)
         return out
 
     def held_after_forward(self, batch: int) -> int:
