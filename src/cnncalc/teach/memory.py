@@ -31,7 +31,8 @@ def conventions(dtype: str, training: bool, amp: str | None = None) -> list[str]
         first = (
             f"--amp {amp} (autocast): weights, gradients and optimizer state in fp32; convolutions, linear layers, "
             f"matrix products and attention run in {amp}, keeping {amp} copies of their fp32 inputs and weights; "
-            "the other ops keep the type of their input"
+            "the other ops keep the type of their input (3-D pooling, on the CPU, runs in fp32); the inference peak "
+            "and total are counted at fp32, as without autocast"
         )
     else:
         first = f"{dtype}: {DTYPES[dtype]} bytes a value for every tensor (no autocast; --amp fp16|bf16 for that)"
