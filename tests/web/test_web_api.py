@@ -431,3 +431,37 @@ def test_serve_binds_the_port_and_refuses_one_in_use(monkeypatch) -> None:  # ty
         taken.listen()
         result = CliRunner().invoke(command, ["--port", str(taken.getsockname()[1])])
     assert result.exit_code == 2 and "cannot listen on 127.0.0.1" in result.stderr
+
+
+# ----------------------------------------------------------------------------- training memory
+
+
+@pytest.mark.parametrize(
+    ("body", "args"),
+    [
+        ({"zoo": "resnet18", "batch": 32, "optimizer": "adam"}, ["--batch", "32", "--optimizer", "adam"]),
+        ({"zoo": "mobilenet_v2", "amp": "bf16", "fit": "24GiB"}, ["--amp", "bf16", "--fit", "24GiB"]),
+        ({"zoo": "resnet50", "checkpoint": "stage", "batch": 8}, ["--checkpoint", "stage", "--batch", "8"]),
+        ({"zoo": "vgg16"}, []),
+    ],
+)
+def test_memory_is_the_cli_json(client: TestClient, body: dict, args: list[str]) -> None:
+    res = client.post("/api/memory", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json() == json.loads(cli("memory", body["zoo"], *args, "--format", "json"))
+
+
+@pytest.mark.parametrize(
+    ("body", "phrase"),
+    [
+        ({"zoo": "resnet18", "batch": 0}, "batch must be 1"),
+        ({"zoo": "resnet18", "amp": "fp8"}, "amp must be one of fp16, bf16"),
+        ({"zoo": "resnet18", "optimizer": "lion"}, "optimizer must be one of"),
+        ({"zoo": "resnet18", "checkpoint": "often"}, "--checkpoint often"),
+        ({"zoo": "resnet18", "dtype": "int8", "training": True}, "int8 is an inference format"),
+        ({"spec": "input 8x8x1\nconv 4 k=9\n"}, "kernel 9"),
+    ],
+)
+def test_bad_memory_requests_are_400(client: TestClient, body: dict, phrase: str) -> None:
+    res = client.post("/api/memory", json=body)
+    assert res.status_code == 400 and phrase in res.json()["error"], res.text

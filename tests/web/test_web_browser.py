@@ -232,6 +232,35 @@ def test_check_an_answer_and_see_the_diagnosis(make_page: Any) -> None:
     expect(verdict).to_contain_text("conv1_1.params: 1,728 is wrong; the right figure is 1,792")
 
 
+def test_training_memory_of_the_network_on_the_page(make_page: Any) -> None:
+    # The card shows `cnncalc memory --training` for the network in the editor; those figures are checked against
+    # PyTorch's saved_tensors_hooks and MemTracker in tests/memory.
+    import json
+
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+
+    args = ["memory", "resnet18", "--batch", "8", "--optimizer", "adamw", "--amp", "bf16", "--format", "json"]
+    want = json.loads(CliRunner().invoke(main, args).stdout)["totals"]
+    p = make_page()
+    page = p.open()
+    pick(page, "resnet18")
+    expect(page.locator("#status")).to_contain_text("11,689,512")
+    page.fill("#mem-batch", "8")
+    page.select_option("#mem-optimizer", "adamw")
+    page.select_option("#mem-amp", "bf16")
+    page.click("#memory")
+    out = page.locator("#memory-out")
+    expect(out.locator(".head")).to_have_text("resnet18: batch 8, fp32 with autocast to bf16")
+    expect(out).to_contain_text(f"saved activations: {want['activations']['bytes'] / 2**20:.1f} MiB")
+    expect(out).to_contain_text(f"({want['step_peak']['bytes']:,} bytes")
+    p.shot("09_training_memory")
+    page.fill("#mem-batch", "0")
+    page.click("#memory")
+    expect(out.locator(".head")).to_have_text("The batch is a whole number of at least 1.")
+
+
 def test_follow_a_share_link(make_page: Any) -> None:
     p = make_page()
     page = p.open()

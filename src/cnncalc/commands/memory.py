@@ -216,6 +216,11 @@ def _fit_lines(m: MemoryEstimate) -> list[str]:
         row = m.fit[0]
         if row.batch == 0:
             return [f"--fit {row.device}: not even batch 1 fits ({figure} {human_bytes(row.bytes)})"]
+        if row.next_bytes <= row.capacity:  # the search stops at cnncalc's largest size
+            return [
+                f"--fit {row.device} ({row.capacity:,} B): batch {row.batch:,} and more fit (cnncalc counts batches "
+                f"up to {row.batch:,}: {figure} {row.bytes:,} B)"
+            ]
         return [
             f"--fit {row.device} ({row.capacity:,} B): largest batch {row.batch}, {figure} {row.bytes:,} B "
             f"({row.bytes / 2**30:.2f} GiB); batch {row.batch + 1} needs {row.next_bytes:,} B "
@@ -226,7 +231,7 @@ def _fit_lines(m: MemoryEstimate) -> list[str]:
         [
             r.device,
             human_bytes(r.capacity),
-            str(r.batch) if r.batch else "none",
+            (f"{r.batch:,}+" if r.next_bytes <= r.capacity else str(r.batch)) if r.batch else "none",
             f"{r.bytes / 2**30:.2f} GiB",
             f"{r.next_bytes / 2**30:.2f} GiB",
             r.source,

@@ -233,10 +233,19 @@ _UNITS = {"": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
           "gb": 10**9, "tb": 10**12}  # fmt: skip
 
 
+MOST_FIT = 2**60  # bytes: an exbibyte, past any device
+MOST_FIT_PARTS = 32
+
+
 def parse_fit(text: str) -> list[tuple[str, int, str]]:
     """`24GiB`, `16GB`, or device names (`h100,a100-40gb`): (label, bytes, where the figure comes from)."""
+    from ..ops.base import shortened
+
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) > MOST_FIT_PARTS:
+        raise CnnCalcError(f"--fit: {len(parts):,} sizes or devices; at most {MOST_FIT_PARTS}")
     out = []
-    for part in (p.strip() for p in text.split(",")):
+    for part in parts:
         key = part.lower()
         if key in DEVICES:
             gib, source = DEVICES[key]
@@ -245,11 +254,14 @@ def parse_fit(text: str) -> list[tuple[str, int, str]]:
         number = key.rstrip("abgikmtB")
         unit = key[len(number) :]
         try:
-            value = float(number)
+            value = float(number) if len(number) <= 30 else -1.0
         except ValueError:
             value = -1.0
-        if unit not in _UNITS or value <= 0:
-            raise CnnCalcError(f"--fit {part!r}: write a size such as 24GiB or 16GB, or a device: {', '.join(DEVICES)}")
+        if unit not in _UNITS or not 0 < value * _UNITS.get(unit, 1) <= MOST_FIT:
+            raise CnnCalcError(
+                f"--fit {shortened(part)!r}: write a size such as 24GiB or 16GB (at most 1 EiB), or a device: "
+                f"{', '.join(DEVICES)}"
+            )
         out.append((part, int(value * _UNITS[unit]), "as given"))
     if not out:
         raise CnnCalcError(f"--fit: write a size such as 24GiB, or devices such as {','.join(list(DEVICES)[:3])}")
@@ -542,8 +554,10 @@ class _StepModel:
         return phase, Step.of("step peak", " + ".join(parts), **parts)
 
     def largest_batch(self, capacity: int) -> int:
-        """The largest batch whose peak is at most `capacity` (0 if not even one sample fits)."""
-        most = 2**40
+        """The largest batch whose peak is at most `capacity` (0 if not even one sample fits), at most MAX_SIZE."""
+        from ..ir import MAX_SIZE
+
+        most = MAX_SIZE
         for _, fixed, per in self.lines():
             if fixed > capacity:
                 return 0
@@ -556,11 +570,13 @@ def _search(figure: Any, label: str, capacity: int, source: str) -> FitRow:
     """The largest batch whose figure (growing with the batch) is at most `capacity`."""
     if figure(1) > capacity:
         return FitRow(label, capacity, source, 0, figure(1), figure(1))
+    from ..ir import MAX_SIZE
+
+    if figure(MAX_SIZE) <= capacity:  # batches past cnncalc's limit on sizes are not counted
+        return FitRow(label, capacity, source, MAX_SIZE, figure(MAX_SIZE), figure(MAX_SIZE + 1))
     low, high = 1, 2
     while figure(high) <= capacity:
         low, high = high, high * 2
-        if high > 2**31:
-            break
     while high - low > 1:
         mid = (low + high) // 2
         if figure(mid) <= capacity:

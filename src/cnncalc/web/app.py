@@ -46,6 +46,8 @@ SOURCE = {"spec": str, "zoo": str, "name": str, "options": dict, "input": str, "
 REPORT = {**SOURCE, "bias": bool, "strict": bool, "steps": bool}
 EXPORT = {**SOURCE, "bias": bool, "strict": bool}
 CHECK = {**SOURCE, "no_bias": bool, "total": (str, int), "of": str, "answers_csv": str}
+MEMORY = {**EXPORT, "batch": int, "dtype": str, "training": bool, "optimizer": str, "amp": str,
+          "checkpoint": (str, int), "fit": str, "foreach": bool}  # fmt: skip
 
 PAGE_POLICY = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
@@ -338,6 +340,35 @@ def draw_of(data: Mapping[str, Any]) -> str:
     return render_svg(model)
 
 
+def memory_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`cnncalc memory --format json` for the same network and options (training implied by an optimizer, --amp or
+    --checkpoint, as on the command line). The work is linear in the layers, which the spec limit bounds."""
+    from ..ir import MAX_SIZE
+    from ..teach.memory import AMP, DTYPES, OPTIMIZERS, estimate
+
+    batch = data.get("batch", 1)
+    if not 1 <= batch <= MAX_SIZE:
+        raise ApiError(400, f"batch must be 1 to {MAX_SIZE:,}, got {str(batch)[:40]}")
+    choices = {"dtype": DTYPES, "optimizer": OPTIMIZERS, "amp": AMP}
+    for key, allowed in choices.items():
+        if key in data and data[key] not in allowed:
+            raise ApiError(400, f"{key} must be one of {', '.join(allowed)}, got {str(data[key])[:40]!r}")
+    model = load_model({k: v for k, v in data.items() if k in EXPORT})
+    training = bool(data.get("training")) or any(k in data for k in ("optimizer", "amp", "checkpoint"))
+    result = estimate(
+        model,
+        batch=batch,
+        dtype=data.get("dtype", "fp32"),
+        optimizer=data.get("optimizer", "sgd"),
+        training=training,
+        amp=data.get("amp"),
+        fit=data.get("fit"),
+        foreach=data.get("foreach", True),
+        checkpoint=data.get("checkpoint"),
+    )
+    return result.to_dict()  # type: ignore[no-any-return]
+
+
 _LOCK = threading.Lock()
 
 
@@ -418,6 +449,12 @@ async def post_report(request: Request) -> Response:
 async def post_check(request: Request) -> Response:
     data = checked_fields(await read_body(request), CHECK)
     return await compute(lambda: json_response(check_of(data)))
+
+
+@api
+async def post_memory(request: Request) -> Response:
+    data = checked_fields(await read_body(request), MEMORY)
+    return await compute(lambda: json_response(memory_of(data)))
 
 
 @api
@@ -565,6 +602,7 @@ def create_app(hosts: tuple[str, ...] = ()) -> Starlette:
         Route("/api/info", get_info),
         Route("/api/report", post_report, methods=["POST"]),
         Route("/api/check", post_check, methods=["POST"]),
+        Route("/api/memory", post_memory, methods=["POST"]),
         Route("/api/zoo", get_zoo),
         Route("/api/zoo/{name}", get_zoo_model),
         Route("/api/draw", post_draw, methods=["POST"]),

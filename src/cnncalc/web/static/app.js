@@ -11,6 +11,8 @@
     results: $("results-card"), total: $("total"), of: $("of"), answers: $("answers"), check: $("check"),
     verdict: $("verdict"), share: $("share"), shareLink: $("share-link"), shareStatus: $("share-status"),
     downloads: $("downloads"), downloadStatus: $("download-status"), diagram: $("diagram"), version: $("version"),
+    memBatch: $("mem-batch"), memOptimizer: $("mem-optimizer"), memAmp: $("mem-amp"), memory: $("memory"),
+    memoryOut: $("memory-out"),
   };
 
   const EXAMPLE = [
@@ -712,6 +714,55 @@
     }
   }
 
+  // ------------------------------------------------------------------------------------------------- training memory
+
+  // The figures of `cnncalc memory --training --format json`, each with its formula.
+  function renderMemory(data) {
+    if (data.error) {
+      els.memoryOut.replaceChildren(el("div", "head error", data.error));
+      return;
+    }
+    const t = data.totals;
+    const line = (label, step, note) =>
+      el("li", "", `${label}: ${bytes(step.bytes)} (${int(step.bytes)} bytes = ${step.formula.replace(/\*/g, "·")}), ${note}`);
+    const precision = data.amp ? `fp32 with autocast to ${data.amp}` : `${data.dtype}`;
+    const items = [
+      line("weights", t.weights, "params and buffers"),
+      line("gradients", t.gradients, "one a parameter"),
+      line("optimizer state", t.optimizer_state, `(${data.optimizer})`),
+      line("saved activations", t.activations, "what autograd keeps for the backward pass"),
+      line("training total", t.training_total, "held at the end of the forward pass"),
+    ];
+    if (t.step_peak) {
+      const where = data.step_peak && data.step_peak.phase ? `, reached ${data.step_peak.phase}` : "";
+      items.push(line("step peak", t.step_peak, `the most held at once in one step${where}`));
+    }
+    const list = el("ul");
+    list.append(...items);
+    els.memoryOut.replaceChildren(el("div", "head", `${data.model}: batch ${int(data.batch)}, ${precision}`), list);
+  }
+
+  async function runMemory() {
+    const base = request();
+    const batch = Number(els.memBatch.value);
+    if (!Number.isInteger(batch) || batch < 1) {
+      els.memoryOut.replaceChildren(el("div", "head error", "The batch is a whole number of at least 1."));
+      return;
+    }
+    const body = { ...base, batch, training: true, optimizer: els.memOptimizer.value };
+    if (els.memAmp.value) body.amp = els.memAmp.value;
+    els.memory.disabled = true;
+    els.memoryOut.replaceChildren(el("p", "small", "estimating…"));
+    try {
+      const { data } = await postJSON("/api/memory", body);
+      renderMemory(data);
+    } catch (e) {
+      renderMemory({ error: `cannot reach the server (${e.message})` });
+    } finally {
+      els.memory.disabled = false;
+    }
+  }
+
   // ------------------------------------------------------------------------------------------------- share, download
 
   function toBase64Url(text) {
@@ -857,6 +908,7 @@
       if (tr && tr.dataset.name) toggleLayer(tr.dataset.name);
     });
     els.check.addEventListener("click", runCheck);
+    els.memory.addEventListener("click", runMemory);
     els.total.addEventListener("keydown", (e) => {
       if (e.key === "Enter") runCheck();
     });
