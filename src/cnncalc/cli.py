@@ -13,7 +13,7 @@ import click
 from . import zoo
 from .api import load, read_graph
 from .commands import LazyGroup
-from .commands._common import layout_option, zoo_options
+from .commands._common import input_option, layout_option, zoo_options
 from .errors import CnnCalcError
 from .ops.base import all_ops
 from .spec import parse_spec
@@ -176,12 +176,7 @@ def zoo_command(fmt: str) -> None:
 @click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--to", "target", type=click.Choice(("torch",)), default="torch", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", help="where to write (default: standard output)")
-@click.option(
-    "--input",
-    "input_",
-    metavar="HxWxC",
-    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
-)
+@input_option()
 @layout_option("how --input writes shapes: H x W x C, or C x H x W as PyTorch does")
 @click.option("--class-name", default=None, help="name of the generated nn.Module class")
 def export(
@@ -251,12 +246,7 @@ def _read_text(path: str) -> str:
               show_default=True, help="what --total counts")  # fmt: skip
 @click.option("--answers", metavar="FILE.csv", help="a student's table: layer, then output_shape, params, macs...")
 @click.option("--no-bias", is_flag=True, help="the question counts params without biases")
-@click.option(
-    "--input",
-    "input_",
-    metavar="HxWxC",
-    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
-)
+@input_option()
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
               help="how the answers and --input write shapes")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("text", "md", "json")), default="text", show_default=True)
@@ -318,12 +308,7 @@ def check(
 @click.option("--of", "of", type=click.Choice(("params", "weights", "macs", "flops")), default="params",
               show_default=True, help="what the `total` column counts")  # fmt: skip
 @click.option("--no-bias", is_flag=True, help="the question counts params without biases")
-@click.option(
-    "--input",
-    "input_",
-    metavar="HxWxC",
-    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
-)
+@input_option()
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
               help="how the answers and --input write shapes")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("table", "md", "csv", "json")), default="table",

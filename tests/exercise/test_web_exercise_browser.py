@@ -4,9 +4,6 @@ script (the page's Content-Security-Policy forbids them)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,36 +13,20 @@ import pytest
 pytest.importorskip("uvicorn", reason="the web extra (uvicorn) is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
-import uvicorn  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
+import conftest  # noqa: E402
 from cnncalc.cli import main  # noqa: E402
-from cnncalc.web import app as web  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM, ARGS = conftest.CHROMIUM, conftest.BROWSER_ARGS
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium")
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(web.app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True, name="cnncalc-exercise-test")
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with conftest.live_server("cnncalc-exercise-test") as url:
+        yield url
 
 
 def test_make_a_sheet_in_the_browser(server: str, tmp_path: Path) -> None:

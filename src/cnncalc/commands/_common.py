@@ -90,6 +90,13 @@ def load_model(spec: str, options: tuple[str, ...], input_: str | None, bias: bo
         return load(source, input=input_, options=zoo_options(options), bias=bias, layout=layout)
 
 
+def input_option(
+    help_text: str = "replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
+) -> Any:
+    """The `--input` option of the commands that read a network; `--layout` says its order."""
+    return click.option("--input", "input_", metavar="HxWxC", help=help_text)
+
+
 def layout_option(
     help_text: str = "how --input (and the output) writes shapes: H x W x C, or C x H x W as PyTorch does",
 ) -> Any:

@@ -13,19 +13,14 @@ from ..expr import Step
 from ..render.boxes import box_table
 from ..render.text import human_bytes
 from ..teach.memory import AMP, DEVICES, DTYPES, OPTIMIZERS, MemoryEstimate, conventions, estimate
-from ._common import Whole, fail, layout_option, load_model
+from ._common import Whole, fail, input_option, layout_option, load_model
 
 
 @click.command(name="memory")
 @click.argument("spec")
 @click.argument("options", nargs=-1, metavar="[KEY=VALUE]...")
-@click.option(
-    "--input",
-    "input_",
-    metavar="HxWxC",
-    help="replace the input shape, in --layout's order (HxWxC, or CxHxW with --layout chw)",
-)
-@layout_option("how --input writes shapes: H x W x C, or C x H x W as PyTorch does")
+@input_option()
+@layout_option()
 @click.option("--batch", type=Whole(1), default=1, show_default=True, help="samples in a batch")
 @click.option(
     "--dtype",

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import CnnCalcError
 from ..expr import Step
+from ..ops.base import shortened
 
 Figure = float | list[float]
 
@@ -113,8 +114,6 @@ MOST_MAGNITUDE = 1e6
 
 def parse_vector(text: str, option: str) -> list[float]:
     """`-2.85,0.86,0.28` (commas or spaces)."""
-    from ..ops.base import shortened
-
     parts = [p for p in re.split(r"[\s,]+", text.strip().strip("[]")) if p]
     example = "write numbers separated by commas, e.g. -2.85,0.86,0.28"
     if len(parts) > MOST_VALUES:
@@ -134,17 +133,11 @@ def parse_vector(text: str, option: str) -> list[float]:
     return values
 
 
-def _short(text: str) -> str:
-    from ..ops.base import shortened
-
-    return shortened(text)
-
-
 def parse_matrix(text: str, option: str) -> list[list[float]]:
     """Rows separated by `;`, e.g. `1,2;3,4`."""
     rows = [parse_vector(r, option) for r in text.split(";") if r.strip()]
     if not rows or len({len(r) for r in rows}) != 1:
-        raise CnnCalcError(f"{option} {_short(text)!r}: write rows of equal length separated by ';', e.g. 1,2;3,4")
+        raise CnnCalcError(f"{option} {shortened(text)!r}: write rows of equal length separated by ';', e.g. 1,2;3,4")
     return rows
 
 
@@ -186,8 +179,6 @@ def _same(claimed: list[str], right: Figure) -> bool:
 
 def check_answer(worked: Worked, name: str, text: str) -> Answer:
     """One answer (`loss=1.04`, `p=0.016,0.631,0.353`): right or wrong, and the slips that give the wrong figure."""
-    from ..ops.base import shortened
-
     if name not in worked.results:
         raise CnnCalcError(f"--answer {name}={shortened(text)}: {worked.title} asks for {', '.join(worked.results)}")
     parts = [p for p in re.split(r"[\s,;]+", text.strip().strip("[]")) if p]
@@ -208,7 +199,7 @@ def check_answer(worked: Worked, name: str, text: str) -> Answer:
 def parse_answer(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
-        raise CnnCalcError(f"--answer {_short(text)!r}: write NAME=VALUE, e.g. loss=1.04 or p=0.016,0.631,0.353")
+        raise CnnCalcError(f"--answer {shortened(text)!r}: write NAME=VALUE, e.g. loss=1.04 or p=0.016,0.631,0.353")
     return name.strip(), value.strip()
 
 

@@ -332,9 +332,13 @@ def estimate(
     gradients = Step.of("gradients", "P*bytes", P=params, bytes=size)
     state = Step.of("optimizer state", "n*P*bytes", n=n_state, P=params, bytes=size)
     outputs = Step.of("sum of outputs", "N*A*bytes", N=batch, A=values, bytes=size)
+    step, segments = None, None
     if saved is not None:
-        per, fixed = saved.per_sample_bytes(), saved.nbytes(0)
-        activations = Step.of("saved activations", "N*a + f", N=batch, a=per, f=fixed)
+        segments = checkpoint_segments(layers, checkpoint) if checkpoint else None
+        step = _StepModel(layers, saved, params, buffers, size, n_state, n_temp if foreach else 0, segments)
+        # Checkpointed segments hold only their inputs past the forward.
+        held = step.held_after_forward if segments else saved.nbytes
+        activations = Step.of("saved activations", "N*a + f", N=batch, a=held(1) - held(0), f=held(0))
     else:
         activations = Step.of("saved activations", "N*A*bytes", N=batch, A=values, bytes=size)
     training_total = Step.of(
@@ -350,21 +354,9 @@ def estimate(
     inference_total = Step.of("inference total", "weights + peak", weights=weights.value, peak=peak.value)
     step_peak, phase, fits = None, "", ()
     recompute, recompute_layers = None, 0
-    if saved is not None:
-        segments = checkpoint_segments(layers, checkpoint) if checkpoint else None
-        step = _StepModel(layers, saved, params, buffers, size, n_state, n_temp if foreach else 0, segments)
+    if step is not None:
         phase, step_peak = step.peak(batch)
         if segments:
-            held = step.held_after_forward
-            activations = Step.of("saved activations", "N*a + f", N=batch, a=held(1) - held(0), f=held(0))
-            training_total = Step.of(
-                "training total",
-                "weights + gradients + optimizer + activations",
-                weights=weights.value,
-                gradients=gradients.value,
-                optimizer=state.value,
-                activations=activations.value,
-            )
             # The table's column as the total counts it: what each layer's backward keeps past the forward.
             held_by = step.kept_by_layer(batch)
             rows = [replace(r, saved_bytes=held_by.get(r.name, 0)) for r in rows]

@@ -71,9 +71,6 @@ class SavedPlan:
     def nbytes(self, batch: int) -> int:
         return sum(self.storages[k].nbytes(batch) for k in self.kept())
 
-    def per_sample_bytes(self) -> int:
-        return sum(self.storages[k].nbytes(1) - self.storages[k].nbytes(0) for k in self.kept())
-
     def layer_bytes(self, batch: int) -> dict[str, int]:
         """Bytes each layer adds to what is kept (a storage shown once, at the first layer keeping it)."""
         out: dict[str, int] = {}
@@ -133,7 +130,7 @@ def _rule(w: _Walk, x: Any, a: dict[str, Any]) -> tuple[list[str], str, int]:
     if op in ("scale", "lrn") and w.low:
         # Times an fp32 parameter, or (LRN) through avg_pool3d, which autocast runs in fp32: fp32 from there on.
         in_size = FP32
-    pool3d = bool(w.low) and op in POOLS and ins and w.shape[x.inputs[0]].rank == 3
+    pool3d = bool(w.low) and op in POOLS and bool(ins) and w.shape[x.inputs[0]].rank == 3
     if pool3d:  # CPU autocast runs 3-D pooling in fp32: its input cast up (a new storage), its output fp32
         in_size = FP32
 
