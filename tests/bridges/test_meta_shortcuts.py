@@ -87,3 +87,75 @@ def test_a_call_made_again_by_its_signature() -> None:
     assert len(tracer.memo) == 3
     assert trace._memo_key(torch, F.interpolate, (x,), {"scale_factor": object()}) is None
     assert trace._memo_key(torch, torch.cat, ([x, x],), {"out": x}) is None
+
+
+def test_linear_by_keyword() -> None:
+    x, w, b = _meta(1, 7, 5), _meta(6, 5), _meta(6)
+    _same(trace._linear_meta(torch, META, (), {"input": x, "weight": w, "bias": b}), F.linear(x, w, b))
+    _same(trace._linear_meta(torch, META, (x,), {"weight": w, "bias": b}), F.linear(x, weight=w, bias=b))
+    assert trace._linear_meta(torch, META, (x,), {"weight": w, "other": b}) is None
+
+
+@pytest.mark.parametrize(("kind", "batch_first", "bidirectional", "proj", "layers"), [
+    (kind, bf, bi, proj, layers)
+    for kind, bf, bi, proj, layers in itertools.product(["LSTM", "GRU", "RNN"], [True, False], [True, False], [0, 3],
+                                                        [1, 2])
+    if kind == "LSTM" or not proj
+])  # fmt: skip
+def test_recurrent(kind: str, batch_first: bool, bidirectional: bool, proj: int, layers: int) -> None:
+    """nn.LSTM, nn.GRU and nn.RNN call `_VF.lstm` / `gru` / `rnn_tanh`; their outputs are made without running them."""
+    extra = {"proj_size": proj} if proj else {}
+    module = getattr(torch.nn, kind)(5, 7, layers, batch_first=batch_first, bidirectional=bidirectional, **extra)
+    module = module.to(META)
+    seen: dict[str, Any] = {}
+
+    class Watch(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            name = getattr(func, "__name__", "")
+            if name in ("lstm", "gru", "rnn_tanh"):
+                seen["ours"] = trace._rnn_meta(torch, META, name, args)
+            return func(*args, **(kwargs or {}))
+
+    with Watch():
+        out, state = module(_meta(4, 6, 5))
+    want = [out, *(state if isinstance(state, tuple) else (state,))]
+    assert len(seen["ours"]) == len(want)
+    for got, expected in zip(seen["ours"], want, strict=True):
+        _same(got, expected)
+
+
+@pytest.mark.parametrize("view", ["whole", "every other", "transposed", "one row"])
+def test_element_wise_in_order(view: str) -> None:
+    """A contiguous output is what PyTorch gives exactly when the input's axes lie in memory in their own order."""
+    x = _meta(2, 3, 8)
+    x = {"whole": x, "every other": x[..., ::2], "transposed": x.transpose(1, 2), "one row": x[:, :1]}[view]
+    assert trace._in_order(x) is (view != "transposed")
+    if trace._in_order(x):
+        _same(torch.empty(x.shape, device=META), torch.neg(x))
+
+
+@pytest.mark.parametrize(("a", "b"), [((2, 3), (2, 3)), ((2, 1, 4), (3, 1)), ((5,), ()), ((1,), (4, 1)),
+                                      ((0, 3), (1, 3)), ((2, 3), (4, 3))])  # fmt: skip
+def test_broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    try:
+        want = tuple(torch.broadcast_shapes(a, b))
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            trace._broadcast(a, b)
+        return
+    assert trace._broadcast(a, b) == want
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 6.0), ("scalar tensors",), ("per channel",), ("wider",), ("double",)])
+def test_clamp_bounds(bounds: tuple[Any, ...]) -> None:
+    """`clamp` keeps its input's shape and type unless a tensor bound broadcasts it wider or promotes it."""
+    x = _meta(2, 3, 4)
+    given = {
+        "scalar tensors": (_meta(), _meta()),
+        "per channel": (_meta(3, 1),),
+        "wider": (_meta(5, 2, 3, 4),),
+        "double": (_meta(3, 4, dtype=torch.float64),),
+    }.get(bounds[0], bounds)
+    real = torch.clamp(x, *given)
+    fits = trace._bounds_fit(torch, x, given)
+    assert fits == ((tuple(real.shape), real.dtype) == (tuple(x.shape), x.dtype))

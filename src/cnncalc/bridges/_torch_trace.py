@@ -14,6 +14,7 @@ that needs a `reshape`, `permute`, `flatten`, `shuffle` or `gather` layer in the
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -605,7 +606,10 @@ SHAPE_KEEPING = {
     "hardtanh": 3, "hardtanh_": -1, "softmax": -1, "log_softmax": -1, "dropout": 3, "dropout1d": 3,
     "dropout2d": 3, "dropout3d": 3, "alpha_dropout": 3, "feature_alpha_dropout": 3, "mish": 1, "selu": 1,
     "relu6_": -1, "silu_": -1, "hardswish_": -1, "hardsigmoid_": -1, "normalize": -1, "exp": -1, "exp_": -1,
+    "rms_norm": -1, "clamp": -1, "clamp_": -1, "clip": -1, "clip_": -1, "clamp_min": -1, "clamp_max": -1,
 }  # fmt: skip
+# Of those, the ones whose bounds may be tensors that broadcast the input to a larger shape.
+_BOUNDED = words("clamp clamp_ clip clip_ clamp_min clamp_max")
 
 
 def writes_over_input(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
@@ -617,6 +621,11 @@ def writes_over_input(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     return kwargs.get("inplace") is True or (0 < spot < len(args) and args[spot] is True)
 
 
+# Element-wise functions of one float tensor (PyTorch's meta versions are Python decompositions).
+_UNARY = words(
+    "neg __neg__ negative abs __abs__ sqrt rsqrt sin cos reciprocal square erf log log1p log2 exp2 sign floor ceil "
+    "trunc sinh cosh atan"
+)
 _BINARY_NAMES = words(
     "add radd iadd sub rsub isub subtract mul rmul imul multiply div truediv rtruediv itruediv divide true_divide rdiv"
 )
@@ -1230,6 +1239,10 @@ class Tracer:
             out = _pool2d_meta(torch, self.meta_device, name, args, kwargs)
             if out is not None:
                 return out
+        if name in _RNN_CALLS and len(args) == 9 and not kwargs:
+            out = _rnn_meta(torch, self.meta_device, name, args)
+            if out is not None:
+                return out
         if name in MEMO_CALLS:
             return self._memo_run(func, args, kwargs)
         x = args[0] if args else None
@@ -1250,9 +1263,16 @@ class Tracer:
             out = _linear_meta(torch, self.meta_device, args, kwargs)
             if out is not None:
                 return out
-        if name in SHAPE_KEEPING and x.is_floating_point() and "out" not in kwargs:  # exp of integers: floats
+        if (
+            name in SHAPE_KEEPING
+            and x.is_floating_point()  # exp of integers: floats
+            and "out" not in kwargs
+            and (name not in _BOUNDED or _bounds_fit(torch, x, (*args[1:], *kwargs.values())))
+        ):
             if writes_over_input(name, args, kwargs):
                 return x
+            return torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
+        if name in _UNARY and len(args) == 1 and not kwargs and x.is_floating_point() and _in_order(x):
             return torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
         if name.strip("_") in _BINARY_NAMES and len(args) == 2 and not kwargs:
             other = args[1]
@@ -1260,7 +1280,7 @@ class Tracer:
                 return func(*args, **kwargs)
             inplace = (name.endswith("_") and not name.startswith("__")) or name.startswith("__i")
             try:
-                shape = torch.broadcast_shapes(x.shape, other.shape) if isinstance(other, torch.Tensor) else x.shape
+                shape = _broadcast(x.shape, other.shape) if isinstance(other, torch.Tensor) else x.shape
                 dtype = torch.result_type(x, other)
             except (RuntimeError, TypeError):
                 return func(*args, **kwargs)
@@ -1309,6 +1329,70 @@ class Tracer:
         for r in self.recs[start:]:
             if r.what == r.op and r.op not in ("slice", "reshape", "flatten", "shuffle", "permute", "param"):
                 r.what = label  # what the layer is in PyTorch, should it not match cnncalc's op
+
+
+_RNN_CALLS = words("lstm gru rnn_tanh rnn_relu")
+
+
+def _rnn_meta(torch: Any, meta: Any, name: str, args: tuple[Any, ...]) -> Any:
+    """What `_VF.lstm` / `gru` / `rnn_tanh` / `rnn_relu` give on the meta device for a padded batch (as nn.LSTM,
+    nn.GRU and nn.RNN call them): PyTorch runs them there step by step, tens of milliseconds a call. None: let it."""
+    x, hx, _, _, _, _, _, bidirectional, batch_first = args
+    states = tuple(hx) if name == "lstm" and isinstance(hx, (tuple, list)) else (hx,)
+    if name == "lstm" and len(states) != 2:
+        return None
+    if not (
+        isinstance(x, torch.Tensor)
+        and x.is_meta
+        and x.dim() == 3
+        and x.is_floating_point()
+        and bidirectional.__class__ is bool
+        and batch_first.__class__ is bool
+        and all(isinstance(h, torch.Tensor) and h.is_meta and h.dim() == 3 for h in states)
+    ):
+        return None
+    steps, batch = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+    width = (2 if bidirectional else 1) * states[0].shape[-1]
+    out = torch.empty((steps, batch, width), dtype=x.dtype, device=meta)
+    if batch_first:
+        out = out.transpose(0, 1)  # PyTorch runs time-major and hands back the transpose, strides included
+    made = tuple(torch.empty(h.shape, dtype=h.dtype, device=meta) for h in states)
+    return (out, *made)
+
+
+def _bounds_fit(torch: Any, x: Any, bounds: tuple[Any, ...]) -> bool:
+    """Whether `clamp(x, *bounds)` has x's shape and type: tensor bounds on the meta device that broadcast to x."""
+    for b in bounds:
+        if isinstance(b, torch.Tensor):
+            if not b.is_meta or torch.result_type(x, b) != x.dtype:
+                return False
+            try:
+                if _broadcast(tuple(x.shape), tuple(b.shape)) != tuple(x.shape):
+                    return False
+            except RuntimeError:
+                return False
+    return True
+
+
+def _in_order(x: Any) -> bool:
+    """Whether an element-wise op gives `x` a contiguous output: its axes lie in memory in their own order (a
+    contiguous tensor, or a strided slice of one such as `x[..., ::2]`)."""
+    strides = [s for n, s in zip(x.shape, x.stride(), strict=True) if n != 1]
+    return all(a > b for a, b in itertools.pairwise(strides))
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """`torch.broadcast_shapes(a, b)` (which is Python, ten times slower) for two shapes."""
+    if a == b:
+        return a
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
+    out = []
+    for m, n in zip(a, b, strict=True):
+        if m != n and m != 1 and n != 1:
+            raise RuntimeError(f"shapes {a} and {b} cannot be broadcast")
+        out.append(n if m == 1 else m)
+    return tuple(out)
 
 
 def _conv_rank(name: str) -> int:
@@ -1452,10 +1536,10 @@ def _linear_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str,
     call); None: let PyTorch run it."""
     if not _META_TENSORS:
         _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
-    if len(args) < 2 or len(args) > 3 or (kwargs and set(kwargs) != {"bias"}):
+    given = {**dict(zip(("input", "weight", "bias"), args, strict=False)), **kwargs}
+    if len(args) > 3 or not {"input", "weight"} <= set(given) <= {"input", "weight", "bias"}:
         return None
-    x, w = args[0], args[1]
-    bias = args[2] if len(args) == 3 else kwargs.get("bias")
+    x, w, bias = given["input"], given["weight"], given.get("bias")
     if not (
         x.__class__ in _META_TENSORS
         and w.__class__ in _META_TENSORS

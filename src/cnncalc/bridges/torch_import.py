@@ -71,7 +71,9 @@ def graph_from_torch(module: Any, input_shape: Any, name: str | None = None) -> 
         recs = first.recs
         _settle_names(recs, module)
         counted = {k for k, (n, _) in keys.sizes.items() if n}
-        if counted - first.claimed:
+        # Only learnt parameters make a forward worth running again in train mode (an auxiliary classifier); a
+        # buffer left unread (a cache timm's rotary embedding keeps beside its table) gets the same counts below.
+        if any(keys.sizes[k][1] for k in counted - first.claimed):
             recs = _with_training_only(torch, module, keys, graph_name, inputs, by_keyword, recs, dtype)
         claimed = set().union(*(r.claims for r in recs))
         unused = [k for k in keys.sizes if k in counted and k not in claimed]
