@@ -159,3 +159,53 @@ def test_clamp_bounds(bounds: tuple[Any, ...]) -> None:
     real = torch.clamp(x, *given)
     fits = trace._bounds_fit(torch, x, given)
     assert fits == ((tuple(real.shape), real.dtype) == (tuple(x.shape), x.dtype))
+
+
+def _tracer() -> Any:
+    tracer = trace.Tracer.__new__(trace.Tracer)
+    tracer.torch, tracer.memo, tracer.meta_device = torch, {}, META
+    return tracer
+
+
+_X = _meta(2, 3, 8)
+_P = torch.nn.Parameter(_meta(8))
+_CALLS = {
+    "neg": (torch.neg, (_X,), {}),
+    "neg of a strided slice": (torch.neg, (_X[..., ::2],), {}),
+    "neg of a transpose": (torch.neg, (_X.transpose(1, 2),), {}),
+    "sqrt": (torch.sqrt, (_X,), {}),
+    "pow": (torch.pow, (_X, 2), {}),
+    "pow of a transpose": (torch.pow, (_X.transpose(1, 2), 2), {}),
+    "__pow__ by a float": (torch.Tensor.__pow__, (_X, 0.5), {}),
+    "roll": (torch.roll, (_X, (1, -2), (1, 2)), {}),
+    "roll of a transpose": (torch.roll, (_X.transpose(1, 2), 1, 1), {}),
+    "addcmul": (torch.addcmul, (_X, _P, _X), {"value": 0.5}),
+    "addcmul broadcast": (torch.addcmul, (_meta(3, 1), _meta(2, 1, 8), _P), {}),
+    "addcmul of a transpose": (torch.addcmul, (_X.transpose(1, 2), _meta(8, 1), _meta(3)), {}),
+    "clamp": (torch.clamp, (_X, 0.0, 6.0), {}),
+    "normalize (out=None)": (F.normalize, (_X,), {"dim": 1, "out": None}),
+    "rms_norm": (F.rms_norm, (_X, (8,)), {}),
+}
+
+
+@pytest.mark.parametrize("case", list(_CALLS))
+def test_calls_made_directly(case: str) -> None:
+    """Element-wise calls, `roll`, `addcmul`, `clamp`, `F.normalize`, `F.rms_norm`: what the trace gives is what
+    PyTorch's meta version gives (shape, strides, dtype), made directly where it can be and left to PyTorch else."""
+    func, args, kwargs = _CALLS[case]
+    name = func.__name__
+    _same(_tracer()._run_op(name, func, args, kwargs), func(*args, **kwargs))
+
+
+@pytest.mark.parametrize(("picks", "keep"), [(range(0, 3), True), (range(1, 3), True), ([0, 2], True),
+                                              (range(2, 3), False), ([2, 1], True), (range(0, 4), True)])  # fmt: skip
+def test_slices_by_their_ends(picks: Any, keep: bool) -> None:
+    """A run of positions is read by its ends (a slice of thousands of tokens), any other pick one by one: both give
+    the same cut as the positions listed."""
+    info = trace.Info(0, trace.Lay((), (1,), 2))
+    tshape = (1, 3, 5)
+    new = (1, len(picks), 5) if keep else (1, 5)
+    by_range = trace.cut(info, tshape, 1, picks, keep, new, "slice", "")
+    by_list = trace.cut(info, tshape, 1, list(picks), keep, new, "slice", "")
+    assert by_range == by_list
+    assert (by_range is None) == (max(picks) >= 3)

@@ -288,7 +288,8 @@ def cut(info: Info, tshape: tuple[int, ...], dim: int, picks: range | list[int],
     if p.dims is None:
         return None
     g = p.dims[dim]
-    picks = list(picks)
+    if not (isinstance(picks, range) and picks.step == 1):
+        picks = list(picks)
     if not g:  # an axis of size 1
         if not picks:
             return None
@@ -297,7 +298,13 @@ def cut(info: Info, tshape: tuple[int, ...], dim: int, picks: range | list[int],
     if len(g) != 1:
         return None
     b, s, n = g[0]
-    if b < 0 or s * n != p.base[b] or not picks or len(set(picks)) != len(picks) or min(picks) < 0 or max(picks) >= n:
+    # A run of positions (most slices, thousands of tokens long) is checked by its ends, any other pick one by one.
+    run = isinstance(picks, range) or picks == list(range(picks[0], picks[0] + len(picks))) if picks else False
+    if run:
+        valid = picks[0] >= 0 and picks[-1] < n
+    else:
+        valid = bool(picks) and len(set(picks)) == len(picks) and min(picks) >= 0 and max(picks) < n
+    if b < 0 or s * n != p.base[b] or not valid:
         return None
     if b == info.lay.c:
         axis = -1
@@ -306,10 +313,10 @@ def cut(info: Info, tshape: tuple[int, ...], dim: int, picks: range | list[int],
     else:
         return None  # a lead axis: cnncalc slices written axes only
     count = len(picks)
-    if count == n and picks == list(range(n)) and not whole:
+    if count == n and run and not whole:
         dims = p.dims if keep else p.dims[:dim] + p.dims[dim + 1 :]
         return settle(info._replace(pend=p._replace(dims=dims, shape=new, label=label, scope=scope)))
-    if picks == list(range(picks[0], picks[0] + count)):
+    if run:
         sel: Any = f"{picks[0] * s}:{(picks[0] + count) * s}"
     else:
         sel = tuple(i * s + r for i in picks for r in range(s))
@@ -1243,6 +1250,8 @@ class Tracer:
             out = _rnn_meta(torch, self.meta_device, name, args)
             if out is not None:
                 return out
+        if name == "roll" and args and isinstance(args[0], torch.Tensor) and args[0].is_meta:
+            return torch.empty(args[0].shape, dtype=args[0].dtype, device=self.meta_device)  # contiguous, always
         if name in MEMO_CALLS:
             return self._memo_run(func, args, kwargs)
         x = args[0] if args else None
@@ -1266,14 +1275,22 @@ class Tracer:
         if (
             name in SHAPE_KEEPING
             and x.is_floating_point()  # exp of integers: floats
-            and "out" not in kwargs
+            and kwargs.get("out") is None  # F.normalize passes out=None
             and (name not in _BOUNDED or _bounds_fit(torch, x, (*args[1:], *kwargs.values())))
         ):
             if writes_over_input(name, args, kwargs):
                 return x
             return torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
-        if name in _UNARY and len(args) == 1 and not kwargs and x.is_floating_point() and _in_order(x):
+        elementwise = (name in _UNARY and len(args) == 1) or (
+            name in ("pow", "__pow__") and len(args) == 2 and _scalar(args[1])
+        )
+        if elementwise and not kwargs and x.is_floating_point() and _in_order(x):
             return torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
+        if name == "addcmul" and len(args) == 3 and set(kwargs) <= {"value"} and x.is_floating_point():
+            plain = (torch.Tensor, torch.nn.Parameter)
+            if all(t.__class__ in plain and t.is_meta and t.dtype == x.dtype and _in_order(t) for t in args):
+                shape = _broadcast(_broadcast(tuple(x.shape), tuple(args[1].shape)), tuple(args[2].shape))
+                return torch.empty(shape, dtype=x.dtype, device=self.meta_device)
         if name.strip("_") in _BINARY_NAMES and len(args) == 2 and not kwargs:
             other = args[1]
             if isinstance(other, torch.Tensor) and not other.is_meta:
@@ -1372,6 +1389,10 @@ def _bounds_fit(torch: Any, x: Any, bounds: tuple[Any, ...]) -> bool:
             except RuntimeError:
                 return False
     return True
+
+
+def _scalar(v: Any) -> bool:
+    return v.__class__ in (int, float)
 
 
 def _in_order(x: Any) -> bool:
