@@ -675,11 +675,16 @@ def print_ratios(rows: list[dict[str, Any]], target: float = 0.5, slowest: int =
     values = sorted(x for x, _ in ratios)
     cuts = statistics.quantiles(values, n=10, method="inclusive") if len(values) > 1 else values * 9
     over = sum(1 for x in values if x > target)
+    slower = sum(1 for x in values if x >= 1)
+    timed = [r for r in rows if r.get("time_ratio") is not None]
+    ours = sum(float(r["cnncalc_seconds"]) for r in timed)
+    theirs = sum(float(r["oracle_seconds"]) for r in timed)
     print(
         f"  time cnncalc/oracle over {len(values)} models: min {values[0]:.2f}, p10 {cuts[0]:.2f}, "
         f"median {statistics.median(values):.2f}, p90 {cuts[-1]:.2f}, max {values[-1]:.2f}; "
-        f"{over} over {target} ({100 * over / len(values):.1f}%)"
+        f"{over} over {target} ({100 * over / len(values):.1f}%), {slower} not faster than the oracle"
     )
+    print(f"  sum of times: cnncalc {ours:.1f} s, oracle {theirs:.1f} s, ratio {_ratio(ours, theirs):.2f}")
     print("  slowest: " + ", ".join(f"{m} {x:.2f}" for x, m in ratios[:slowest]))
 
 
