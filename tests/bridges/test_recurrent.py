@@ -233,3 +233,63 @@ def test_export_runs_and_counts_as_cnncalc(spec: str) -> None:
     assert tuple(out.shape)[1:] == (*last.lead, *last.sizes, last.c)
     macs, _ = _flops_on_meta(net, (1, *shape[1:]))
     assert macs == model.totals.macs
+
+
+# ----------------------------------------------------------------------------- ONNX
+
+
+class _Exported(nn.Module):
+    """A conv front and the recurrent layers batch first or time-major, as torch.onnx.export writes them: one ONNX
+    LSTM / GRU / RNN node a layer, read through a Transpose and a Reshape. `last_state` reads h_n instead."""
+
+    def __init__(self, kind: str, batch_first: bool, last_state: bool = False, **keys: Any) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(3, 5, 3, padding=1)
+        self.rnn = getattr(nn, kind)(5, 7, batch_first=batch_first, **keys)
+        self.batch_first, self.last_state = batch_first, last_state
+        self.head = nn.Linear(7 * (2 if keys.get("bidirectional") else 1), 4)
+
+    def forward(self, x: Any) -> Any:
+        y = self.conv(x).transpose(1, 2)
+        out, state = self.rnn(y if self.batch_first else y.transpose(0, 1))
+        if self.last_state:
+            return self.head((state[0] if isinstance(state, tuple) else state)[-1])
+        return self.head(out if self.batch_first else out.transpose(0, 1))
+
+
+def _export_and_read(tmp_path: Any, net: Any, opset: int) -> tuple[Any, list[str]]:
+    pytest.importorskip("onnx")
+    from cnncalc.bridges.onnx_import import OnnxImportWarning, read_onnx
+
+    path = tmp_path / "net.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net.eval(), torch.zeros(1, 3, 9), str(path), dynamo=False, opset_version=opset)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = read_onnx(path).graph
+    return cnncalc.load(graph), [str(w.message) for w in caught if issubclass(w.category, OnnxImportWarning)]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize(("batch_first", "layers", "bi", "bias", "opset"), [
+    (True, 1, False, True, 17), (False, 2, True, True, 11), (True, 2, True, False, 20), (False, 1, False, False, 17),
+])  # fmt: skip
+def test_onnx_nodes_import_as_the_ops(tmp_path: Any, kind: str, batch_first: bool, layers: int, bi: bool, bias: bool,
+                                      opset: int) -> None:  # fmt: skip
+    keys = {"num_layers": layers, "bidirectional": bi, "bias": bias}
+    net = _Exported(kind, batch_first, **keys)
+    model, notes = _export_and_read(tmp_path, net, opset)
+    assert [layer.op for layer in model.layers].count(kind.lower()) == layers, notes
+    assert not [layer for layer in model.layers if layer.op not in ("input", "conv", kind.lower(), "fc")], notes
+    assert model.totals.params == sum(p.numel() for p in net.parameters())
+    macs, out = _flops_on_meta(_Exported(kind, batch_first, **keys), (1, 3, 9))
+    assert model.totals.macs == macs
+    assert model.layers[-1].output.dims() == list(out[1:])
+
+
+def test_onnx_node_whose_state_is_read_stays_opaque(tmp_path: Any) -> None:
+    net = _Exported("GRU", True, last_state=True)
+    model, notes = _export_and_read(tmp_path, net, 17)
+    assert model.totals.params == sum(p.numel() for p in net.parameters())
+    assert any("GRU" in n and "Y_h or Y_c are read" in n for n in notes), notes
