@@ -28,12 +28,12 @@ class _Recurrent(Op):
         x = inputs[0]
         name = self.name
         if x.rank != 1:
-            seq = f"{x.positions}x{x.c}" if x.spatial else f"1x{x.c}"
-            got = f"the vector {x.c}" if not x.spatial else x.text()
-            raise OpError(
-                f"{name} reads a sequence of tokens LxC, but its input is {got}: add `reshape {seq}` before it "
-                f"(or `permute` first to choose which axis is the time axis)"
-            )
+            lead = "x".join(map(str, x.lead)) + "*" if x.lead else ""
+            seq = f"{lead}{x.positions}x{x.c}" if x.spatial else f"{lead}1x{x.c}"
+            got = f"the vector {x.text()}" if not x.spatial else x.text()
+            which = " (or `permute` first to choose which axis is the time axis)" if x.rank > 1 else ""
+            raise OpError(f"{name} reads a sequence of tokens LxC, but its input is {got}: add `reshape {seq}` "
+                          f"before it{which}")  # fmt: skip
         h, layers = args["hidden"], args.get("layers", 1)
         d = 2 if args.get("bidirectional", False) else 1
         p = args.get("proj", 0)
@@ -49,8 +49,8 @@ class _Recurrent(Op):
         first = calc.step(Step.of("weights, layer 1", f"D*(G*H*(I + H_o){proj})", **values, I=i))
         weights = first
         if layers > 1:
-            rest = calc.step(Step.of(f"weights, layers 2-{layers}", f"(N - 1)*D*(G*H*(D*H_o + H_o){proj})",
-                                     **values, N=layers))  # fmt: skip
+            label = "weights, layer 2" if layers == 2 else f"weights, layers 2-{layers}"
+            rest = calc.step(Step.of(label, f"(N - 1)*D*(G*H*(D*H_o + H_o){proj})", **values, N=layers))
             weights = calc.step(Step.of("weights", "W_1 + W_rest", W_1=first, W_rest=rest))
         calc.weights = weights
         if args.get("bias", True) and ctx.count_biases:
