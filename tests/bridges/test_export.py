@@ -168,7 +168,8 @@ def run_exported(model: cnncalc.Model, *, training: bool = False, device: str = 
 
     def hook(name: str) -> Any:
         def record(_module: Any, _args: Any, out: Any) -> None:
-            module_outputs.setdefault(name, tuple(out.shape))  # a module called again (shared=true): its first call
+            first = out[0] if isinstance(out, tuple) else out  # nn.LSTM: (output, (h_n, c_n))
+            module_outputs.setdefault(name, tuple(first.shape))  # a module called again (shared=true): its first call
 
         return record
 
@@ -463,6 +464,9 @@ pww: fc 8 pointwise=true
 sw: softmax
 ww: reshape 3*64x8
 aw: attention heads=2
+lw: lstm 6 layers=2 bidirectional=true proj=2 from=ww
+gw: gru 5 bias=false
+rt: rnn 4 act=relu from=tok
 """
 
 

@@ -192,7 +192,8 @@ CASES: list[tuple[str, Any, bool]] = [
     ("functional_zoo.py:FunctionalZoo", (3, 32, 32), True),
     ("broken_forward.py:WithSpare", (3, 16, 16), True),  # its spare head is training-only
     ("tied.py:Tied", (32,), True),  # the second use of a shared layer: its MACs again, its params at the first
-    ("sequence_heads.py:ConvGRU", (1, 32, 100), False),
+    ("sequence_heads.py:ConvGRU", (1, 32, 100), True),
+    ("sequence_heads.py:ConvGRUPacked", (1, 32, 100), False),
     ("sequence_heads.py:ConvAttention", (3, 32, 32), True),
 ]
 
@@ -266,11 +267,11 @@ def test_tied_weights_count_once() -> None:
 
 @pytest.mark.parametrize(
     ("reference", "layer", "what"),
-    [("sequence_heads.py:ConvGRU", "rnn", "torch.nn.GRU")],
+    [("sequence_heads.py:ConvGRUPacked", "rnn", "torch.nn.GRU")],
 )  # fmt: skip
 def test_unknown_module_is_opaque_with_its_params(reference: str, layer: str, what: str) -> None:
     module = _load(reference)
-    with pytest.warns(TorchImportWarning, match=rf"^{layer}: cnncalc has no op for {what}"):
+    with pytest.warns(TorchImportWarning, match=rf"^{layer}: {what} kept as an opaque layer .*packed sequence"):
         got = cnncalc.from_torch(module, (1, 32, 100) if layer == "rnn" else (3, 32, 32))
     found = got.layer(layer)
     own = sum(p.numel() for p in getattr(module, layer).parameters())
@@ -448,11 +449,11 @@ def test_cli_bad_references_exit_2_with_one_line(reference: str, extra: list[str
 def test_warnings_are_python_warnings() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cnncalc.from_torch(_load("sequence_heads.py:ConvGRU"), (1, 32, 100))
+        cnncalc.from_torch(_load("sequence_heads.py:ConvGRUPacked"), (1, 32, 100))
     messages = [str(w.message) for w in caught if issubclass(w.category, TorchImportWarning)]
-    assert messages == [
-        "rnn: cnncalc has no op for torch.nn.GRU; kept as an opaque layer (15,552 params, MACs unknown)"
-    ]
+    # packing the sequence is a call cnncalc has no op for either: one warning each
+    assert messages[0].startswith("pack_padded_sequence: cnncalc has no op for torch._pack_padded_sequence")
+    assert messages[-1].startswith("rnn: torch.nn.GRU kept as an opaque layer (15,552 params, MACs unknown): ")
 
 
 def test_load_python_reference_from_python_and_cli() -> None:

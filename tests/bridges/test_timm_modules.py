@@ -129,9 +129,7 @@ MODELS: list[tuple[str, str, tuple[int, ...]]] = [
 LEFT_OUT = {"deepseek_vit", "gemma4_vit", "vgg"}  # no model of 100M parameters or fewer
 
 # What cnncalc cannot count yet, and why; each is listed in docs/import_coverage.md.
-KNOWN_MISSES = {
-    "sequencer2d_s": "nn.LSTM is kept opaque (params counted, MACs unknown): cnncalc has no recurrent op",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 def _oracle(module: Any, shape: tuple[int, ...]) -> tuple[int, int]:

@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 
 import cnncalc  # noqa: E402
+from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.teach.memory import estimate  # noqa: E402
 
 from .torch_memory import saved_bytes  # noqa: E402
@@ -119,3 +120,55 @@ def test_volume_pooling_under_autocast(amp: str | None) -> None:
     theirs = saved_bytes(make, (3, 8, 16, 16), amp=_amp(amp))
     for model in (cnncalc.load(spec), cnncalc.from_torch(make(), (3, 8, 16, 16))):
         assert estimate(model, batch=2, training=True, amp=amp).activations.value == pytest.approx(theirs, rel=0.03)
+
+
+class _Recurrent(torch.nn.Module):
+    """fc, then nn.GRU / nn.RNN / nn.LSTM (with proj_size) batch first over each of `lead` sequences, then fc: as the
+    export writes `[lead*]LxC` (lead axes folded into the batch)."""
+
+    def __init__(self, kind: str, lead: int, **keys: object) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.fc = nn.Linear(4, 6)
+        self.rnn = getattr(nn, kind)(6, 8, batch_first=True, **keys)
+        width = (keys.get("proj_size") or 8) * (2 if keys.get("bidirectional") else 1)
+        self.head = nn.Linear(width, 3)  # type: ignore[arg-type]
+        self.lead = lead
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x)
+        y = self.rnn(y.flatten(0, 1) if self.lead else y)[0]
+        return self.head(y.unflatten(0, (-1, self.lead)) if self.lead else y)
+
+
+RECURRENT = [
+    (kind, keys)
+    for kind, extra in (("GRU", {}), ("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("LSTM", {"proj_size": 3}))
+    for keys in ({**extra}, {**extra, "num_layers": 2, "bidirectional": True}, {**extra, "num_layers": 3})
+]
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+@pytest.mark.parametrize(("kind", "keys"), RECURRENT)
+@pytest.mark.parametrize(("lead", "steps"), [(0, 1), (0, 7), (3, 5)])
+@pytest.mark.parametrize("batch", [2, 3])
+def test_recurrent_saved_exactly(kind: str, keys: dict[str, object], lead: int, steps: int, batch: int) -> None:
+    # Run step by step by ATen's RNN.cpp (composite): per layer, direction and step the gates and states, the
+    # initial state, each inner layer's output, and the input (a time-major copy per direction over more than one
+    # step, batch first).
+    words = [f"layers={keys['num_layers']}"] if "num_layers" in keys else []
+    words += ["bidirectional=true"] if keys.get("bidirectional") else []
+    words += [f"proj={keys['proj_size']}"] if "proj_size" in keys else []
+    words += [f"act={keys['nonlinearity']}"] if "nonlinearity" in keys else []
+    given = f"{lead}*{steps}x4" if lead else f"{steps}x4"
+    spec = f"input {given}\nfc 6\n{kind.lower()} 8 {' '.join(words)}\nfc 3\n"
+    shape = (lead, steps, 4) if lead else (steps, 4)
+    theirs = saved_bytes(lambda: _Recurrent(kind, lead, **keys), shape, batch=batch)
+    assert estimate(cnncalc.load(spec), batch=batch, training=True).activations.value == theirs
+
+
+def test_lstm_memory_refuses_in_one_line() -> None:
+    # nn.LSTM without projection runs through oneDNN on the CPU, whose workspace has a size of its own.
+    with pytest.raises(CnnCalcError, match=r"^lstm1: the training memory of lstm is not known") as caught:
+        estimate(cnncalc.load("input 5x4\nlstm 8\n"), batch=2, training=True)
+    assert "\n" not in str(caught.value)

@@ -550,6 +550,53 @@ def _to_reshape(tr: Tracer, x: Any, info: Info, out: Any, label: str, base: str 
     return True
 
 
+_RECURRENT = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn", "RNN_RELU": "rnn"}
+
+
+def _recurrent_module(call: Call) -> bool:
+    """nn.LSTM, nn.GRU or nn.RNN as the op of its kind, or else an opaque layer that says why."""
+    if _recurrent_layer(call):
+        return True
+    opaque_module(call)
+    call.tr.recs[-1].note = (
+        "cnncalc's recurrent ops take a padded sequence from the zero state (or one no layer computes), in a call "
+        "of their own: not a packed sequence, a state another layer gives, or a second call"
+    )
+    return True
+
+
+def _recurrent_layer(call: Call) -> bool:
+    """A padded sequence, (L, C), (L, B, C) or batch first (B, L, C), from the zero state or one that is no layer's
+    output; the final states are extra outputs. A packed sequence gives other outputs: False."""
+    tr, m = call.tr, call.module
+    op = _RECURRENT.get(getattr(m, "mode", ""))
+    if op is None or call.shared or len(call.tracked) != 1 or len(call.outs) != (3 if op == "lstm" else 2):
+        return False
+    x, info = call.tracked[0]
+    xs, out = _shape(x), call.outs[0]
+    if len(xs) not in (2, 3) or xs[-1] != m.input_size:
+        return False
+    d = 2 if m.bidirectional else 1
+    proj = getattr(m, "proj_size", 0)
+    h_out = proj or m.hidden_size
+    time = 0 if len(xs) == 2 or not m.batch_first else 1
+    batch = () if len(xs) == 2 else xs[1 - time : 2 - time]
+    states = [(m.num_layers * d, *batch, h_out), (m.num_layers * d, *batch, m.hidden_size)][: len(call.outs) - 1]
+    if _shape(out) != (*xs[:-1], d * h_out) or [_shape(t) for t in call.outs[1:]] != states:
+        return False
+    lead = (1 - time,) if batch and batch[0] != 1 else ()
+    want = Lay(lead, (time,), len(xs) - 1)
+    rec, lay = tr.resolve(info, xs, want, t=x)
+    keys: dict[str, Any] = {"layers": m.num_layers, "bidirectional": m.bidirectional, "bias": m.bias}
+    if proj:
+        keys["proj"] = proj
+    if m.mode == "RNN_RELU":
+        keys["act"] = "relu"
+    i = layer(tr, op, op, (m.hidden_size,), keys, [rec], out, lay, claims=call.claims, base=call.base)
+    _extras(tr, i, lay, call.outs, op)
+    return True
+
+
 def opaque_module(call: Call) -> bool:
     tr = call.tr
     ins = []
@@ -576,7 +623,7 @@ def opaque_module(call: Call) -> bool:
 
 _LEAF_TABLE: list[tuple[type, Callable[[Call], bool], Callable[[Any], bool] | None]] = []
 _HANDLERS: dict[type, tuple[Callable[[Call], bool] | None, Callable[[Any], bool] | None]] = {}
-MAC_LEAVES: set[Callable[[Call], bool]] = {_conv_module, _linear_module}
+MAC_LEAVES: set[Callable[[Call], bool]] = {_conv_module, _linear_module, _recurrent_module}
 
 
 def _plain(m: Any) -> bool:
@@ -616,6 +663,7 @@ def _leaf_table(nn: Any) -> list[tuple[type, Callable[[Call], bool], Callable[[A
         (nn.Upsample, _upsample_module, None),
         (nn.ChannelShuffle, _shuffle_module, None),
         (nn.PixelShuffle, _pixel_shuffle_module, None), (nn.PixelUnshuffle, _pixel_shuffle_module, None),
+        *[(cls, _recurrent_module, None) for cls in (nn.LSTM, nn.GRU, nn.RNN)],
         (nn.RNNBase, opaque_module, None), (nn.Embedding, opaque_module, None), (nn.EmbeddingBag, opaque_module, None),
     ]  # fmt: skip
     if hasattr(nn, "RMSNorm"):
@@ -646,6 +694,8 @@ def _class_handler(nn: Any, cls: type) -> tuple[Callable[[Call], bool] | None, C
         if issubclass(cls, kind):
             if handler is opaque_module or cls.forward is kind.forward:
                 return handler, check
+            if handler is _recurrent_module:
+                return opaque_module, None  # a recurrent layer with a forward of its own: kept opaque, as before
             return None, None  # its own forward (timm's Conv2dSame, StdConv2d): what it does is recorded
     return None, None
 

@@ -832,7 +832,8 @@ class _Importer:
             "Concat": self._concat, "Split": self._split, "Slice": self._slice, "Gather": self._gather,
             "Resize": self._resize, "Upsample": self._resize, "Pad": self._pad, "Dropout": self._dropout,
             "LRN": self._lrn, "ReduceMean": self._reduce_mean, "Identity": self._identity,
-            "LayerNormalization": self._layernorm,
+            "LayerNormalization": self._layernorm, "LSTM": self._recurrent, "GRU": self._recurrent,
+            "RNN": self._recurrent,
         }  # fmt: skip
         for op in ONNX_ACTIVATIONS:
             table[op] = self._activation
@@ -1181,6 +1182,8 @@ class _Importer:
         for index, name in enumerate(node.input):
             c = self.t.get(name) if name else None
             kind = _operand_kind(node.op_type, index)
+            if kind == "state" and self._zeros(c):
+                continue  # a recurrent layer's initial state of zeros (PyTorch's default): not a parameter
             if isinstance(c, _Const) and c.floating and kind and not (kind == "operand" and _prod(c.dims or ()) == 1):
                 parts.append((c, "buffer" if kind == "buffer" else "param"))
         claims, _ = self._claims(parts)
@@ -2402,6 +2405,72 @@ class _Importer:
             kind = "reshape"
         self.t[node.output[0]] = self._moved(node.input[0], (kind, tuple(arg)), tuple(new), node)
 
+    # -- recurrent layers
+
+    def _recurrent(self, node: Any, a: dict[str, Any]) -> None:
+        """ONNX LSTM, GRU or RNN as torch.onnx.export writes nn.LSTM, nn.GRU and nn.RNN: one node a layer, from a
+        constant initial state, its output Y (L, D, B, H) read through a Transpose and Reshape to (L, B, D*H); Y is
+        the layer's L x D*H output seen through those moves, so that they make no layers."""
+        op = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}[node.op_type]
+        direction = _text(a.get("direction", "forward"))
+        if direction not in ("forward", "bidirectional"):
+            raise _Refuse(f"direction={direction} (cnncalc's {op} runs forward, or both ways)")
+        d = 2 if direction == "bidirectional" else 1
+        gates = {"lstm": ["Sigmoid", "Tanh", "Tanh"], "gru": ["Sigmoid", "Tanh"], "rnn": ["Tanh"]}[op]
+        acts = [_text(v) for v in a.get("activations", gates * d)]
+        keys: dict[str, Any] = {"bidirectional": d == 2}
+        if op == "rnn" and acts == ["Relu"] * d:
+            keys["act"] = "relu"
+        elif acts != gates * d:
+            raise _Refuse(f"activations {acts} (cnncalc's {op} has PyTorch's: {gates})")
+        if a.get("clip") is not None or a.get("input_forget", 0):
+            raise _Refuse("clip or input_forget, which PyTorch's layers do not have")
+        if op == "gru" and not a.get("linear_before_reset", 0):
+            raise _Refuse("linear_before_reset=0 (nn.GRU applies the reset gate after the product)")
+        for index, what in ((4, "sequence_lens"), (7, "peepholes")):
+            if index < len(node.input) and node.input[index]:
+                raise _Refuse(f"{what} given (cnncalc's {op} has neither)")
+        for index in (5, 6):  # initial_h, initial_c: PyTorch's zeros are no input of the layer, nor parameters
+            c = self.t.get(node.input[index]) if index < len(node.input) and node.input[index] else None
+            if c is not None and not (isinstance(c, _Const) and (not c.sources or self._zeros(c))):
+                raise _Refuse("an initial state that is stored or computed by other layers, not zeros")
+        if any(self.consumers.get(o) or o in self.outputs for o in node.output[1:] if o):
+            raise _Refuse("its final states Y_h or Y_c are read")
+        w, r, b = self._weight(node, 1), self._weight(node, 2, "recurrent weights"), self._weight(node, 3, "biases")
+        if w is None or r is None:
+            raise _Refuse("its weights are missing")
+        keys["bias"] = b is not None
+        dims = self._dims(node.input[0])
+        layout = int(a.get("layout", 0))
+        time, batch = (1, 0) if layout else (0, 1)
+        if len(dims) != 3 or dims[batch] != 1:
+            raise _Refuse(f"input {list(dims)}: cnncalc reads one sequence, (L, 1, C) or (1, L, C) with layout=1")
+        hidden = int(a["hidden_size"])
+        x = self._act(node.input[0], (time, 2), None, node)
+        steps = dims[time]
+        made = self._layer(node, op, (hidden,), keys, [x], [(w, "param"), (r, "param"), (b, "param")],
+                           out=f"{node.output[0]}:{op}", fallback=False, order=(1, 2))  # fmt: skip
+        if isinstance(made, str):
+            raise _Refuse(made)
+        # The layer's (1, L, D*H) split into directions and laid out as Y: (L, D, 1, H), or (1, L, D, H).
+        moves: tuple[tuple[str, Any], ...] = (("reshape", (1, steps, d, hidden)),)
+        if not layout:
+            moves += (("transpose", (1, 2, 0, 3)),)
+        y_dims = (1, steps, d, hidden) if layout else (steps, d, 1, hidden)
+        self.t[node.output[0]] = _View(made, moves, y_dims, node)
+
+    def _zeros(self, c: Any) -> bool:
+        """Whether `c` is a constant known to hold only zeros: its values, or those of everything it is made from
+        (zeros expanded to a shape known only at run time)."""
+        if not isinstance(c, _Const):
+            return False
+        value = self._value(c)
+        if value is not None:
+            return not value.any()
+        made_from = [self.t.get(s) for s in c.sources]
+        values = [self._value(m) if isinstance(m, _Const) and m is not c else None for m in made_from]
+        return bool(values) and all(v is not None and not v.any() for v in values)
+
     # -- resizing and padding
 
     def _resize(self, node: Any, a: dict[str, Any]) -> None:
@@ -2524,6 +2593,8 @@ def _operand_kind(op_type: str, index: int) -> str:
         return ""
     if op_type == "BatchNormalization":
         return "buffer" if index >= 3 else "param"
+    if op_type in ("LSTM", "GRU", "RNN") and index in (4, 5, 6):
+        return "" if index == 4 else "state"  # sequence_lens; initial_h and initial_c
     if op_type in _ELEMENTWISE:
         return "operand"  # a scalar is a constant (x + 3), a tensor a learnt value (a bias the layer before lacks)
     return "param"  # weights, or the table an embedding (Gather) looks values up in

@@ -645,6 +645,8 @@ def _translate(node: Node, ins: list[_In], out: Shape, first_input: str | None) 
         return _Line(f"self.{{id}}({v.var})", f"Scale({', '.join(kw)})", layout=v.layout)
     if op == "matmul":
         return _matmul(ins, out, a.get("bt", False))
+    if op in ("lstm", "gru", "rnn"):
+        return _recurrent(op, a, v)
     if op == "attention":
         return _attention(ins, out, a.get("heads", 1), a.get("qkv", False), a.get("mask", False))
     if op == "gather":
@@ -925,6 +927,30 @@ def _matmul(ins: list[_In], out: Shape, bt: bool) -> _Line:
     if not first.sizes and not first.lead:
         expr += ".squeeze(-2)"
     return _Line(expr, layout=CHANNELS_LAST)
+
+
+def _recurrent(op: str, a: dict[str, Any], v: _In) -> _Line:
+    """nn.LSTM, nn.GRU or nn.RNN on tokens (N, *lead, L, C), batch first, lead axes folded into the batch; the
+    output sequence is its first result (the final states are left aside)."""
+    s = v.shape
+    kw = [str(s.c), str(a["hidden"])]
+    if a.get("layers", 1) != 1:
+        kw.append(f"num_layers={a['layers']}")
+    if not a.get("bias", True):
+        kw.append("bias=False")
+    kw.append("batch_first=True")
+    if a.get("bidirectional", False):
+        kw.append("bidirectional=True")
+    if op == "lstm" and a.get("proj", 0):
+        kw.append(f"proj_size={a['proj']}")
+    if op == "rnn" and a.get("act", "tanh") != "tanh":
+        kw.append(f"nonlinearity={a['act']!r}")
+    module = f"nn.{op.upper()}({', '.join(kw)})"
+    x = _held(v, CHANNELS_LAST)
+    if not s.lead:
+        return _Line(f"self.{{id}}({x})[0]", module, layout=CHANNELS_LAST)
+    expr = f"self.{{id}}({x}.flatten(0, {len(s.lead)}))[0].unflatten(0, (-1, {_ints(s.lead)}))"
+    return _Line(expr, module, layout=CHANNELS_LAST)
 
 
 def _attention(ins: list[_In], out: Shape, heads: int, qkv: bool, mask: bool) -> _Line:

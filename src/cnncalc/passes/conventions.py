@@ -175,13 +175,17 @@ FREE = frozenset(
 )
 
 MAC_OPS = frozenset({"conv", "dwconv", "convT", "fc"})
+# Recurrent layers: FlopCounterMode's count is restated (their matrix products); the other tools' own rules for
+# nn.LSTM, nn.GRU and nn.RNN are not, so their columns leave these layers unknown rather than guess.
+RECURRENT = frozenset({"lstm", "gru", "rnn"})
 
 
-def _known(rule: Callable[[View], int]) -> Rule:
-    """A tool rule for layers cnncalc can cost; an opaque layer (MACs unknown) stays unknown in every column."""
+def _known(rule: Callable[[View], int], *, recurrent: bool = False) -> Rule:
+    """A tool rule for layers cnncalc can cost; an opaque layer (MACs unknown) stays unknown in every column, and
+    a recurrent one in the columns of tools whose rules for it are not restated (`recurrent` False)."""
 
     def rule_of(v: View) -> int | None:
-        if v.layer.macs is None:
+        if v.layer.macs is None or (not recurrent and v.op in RECURRENT):
             return None
         if v.op in FREE:
             return 0
@@ -343,8 +347,9 @@ def torchscan_macs(v: View) -> int:
 
 def flop_counter(v: View) -> int:
     # conv_flop / mm_flop / addmm_flop: 2 per multiply-accumulate; the bias of addmm is not counted; rbf's x @ w.t()
-    # bmm_flop and sdpa_flop likewise (scaled_dot_product_attention counted on the meta device, 0 on the CPU)
-    return 2 * (v.layer.macs or 0) if v.op in MAC_OPS or v.op in ("rbf", "matmul", "attention") else 0
+    # bmm_flop and sdpa_flop likewise (scaled_dot_product_attention counted on the meta device, 0 on the CPU);
+    # recurrent layers are their step-by-step products on the meta device (nn.LSTM's oneDNN kernel counts 0 on the CPU)
+    return 2 * (v.layer.macs or 0) if v.op in MAC_OPS or v.op in ("rbf", "matmul", "attention", *RECURRENT) else 0
 
 
 def deepspeed(v: View) -> int:
@@ -485,9 +490,10 @@ CONVENTIONS: tuple[Convention, ...] = (
         "FlopCounterMode",
         "FLOPs",
         "2 per multiply-accumulate of convolutions (transposed ones at input positions) and matrix products "
-        "(fc, bias ignored); everything element-wise counts 0, so it is 2 x cnncalc MACs",
+        "(fc, bias ignored), attention and recurrent layers (lstm, gru, rnn: on the meta device); everything "
+        "element-wise counts 0, so it is 2 x cnncalc MACs",
         "PyTorch torch.utils.flop_counter.FlopCounterMode().get_total_flops()",
-        _known(flop_counter),
+        _known(flop_counter, recurrent=True),
     ),
     Convention(
         "deepspeed",
@@ -507,7 +513,8 @@ CONVENTIONS: tuple[Convention, ...] = (
 ASSUMPTIONS = (
     "the tool columns give what each tool prints for the module cnncalc exports (Model.to_torch(): eval mode, "
     "batch 1, activations as torch.nn.functional calls, adds and gates as x + y and x * y); ? marks a layer whose "
-    "count is unknown (an opaque layer) and is left out of every total"
+    "count is unknown (an opaque layer, or a recurrent one under a tool whose rules for it are not restated) and "
+    "is left out of that total"
 )
 
 

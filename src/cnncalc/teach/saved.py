@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import CnnCalcError
+
 # Autocast on the CPU and the GPU runs these in the low-precision type, casting fp32 inputs (and weights) to it.
 AUTOCAST_LOW = frozenset({"conv", "dwconv", "convT", "fc", "matmul", "attention"})
 # Ops that alias their input's storage (views, or identity in training).
@@ -210,6 +212,40 @@ def _attention(w: _Walk, x: Any, a: dict[str, Any], low: int, ins: list[tuple[st
     return kept
 
 
+def _recurrent(w: _Walk, x: Any, a: dict[str, Any], ins: list[str], fresh: Callable[..., str]) -> list[str]:
+    """nn.GRU, nn.RNN and nn.LSTM with proj_size run step by step on the CPU (ATen's RNN.cpp, composite): per layer,
+    direction and step a GRU keeps its hidden-side gates (3H) and four H-sized tensors, an LSTM with projection its
+    gates (4H), three H-sized tensors and h_t (P); an RNN its h_t, and the initial states. A layer after the first
+    keeps the one before's output. The input is kept as it is for one step; over more, batch first (as the export
+    writes it and cnncalc lays out a batch), each direction keeps a time-major copy of it (PyTorch makes none for a
+    batch of one without lead axes, which this rule does not tell apart)."""
+    op, name = x.op, x.name
+    if w.low is not None or w.base != FP32:
+        raise CnnCalcError(f"{name}: the training memory of {op} is known in fp32 without autocast only")
+    proj = a.get("proj", 0)
+    if op == "lstm" and not proj:
+        raise CnnCalcError(
+            f"{name}: the training memory of lstm is not known: on the CPU nn.LSTM runs through oneDNN, whose "
+            "workspace size is its own (give proj= to the layer, or leave training memory out)"
+        )
+    fresh()
+    src = w.shape[x.inputs[0]]
+    h, layers = a["hidden"], a.get("layers", 1)
+    d = 2 if a.get("bidirectional", False) else 1
+    steps, rows = src.positions, src.repeats  # time steps; sequences per sample (lead axes fold into the batch)
+    per_step = {"gru": 7 * h, "lstm": 7 * h + proj, "rnn": h}[op]
+    kept = []
+    if steps > 1:
+        kept += [w.new(f"{name}/x{k}", rows * steps * src.c, 0, FP32, f"{name}: its input, time-major (a copy)")
+                 for k in range(d)]  # fmt: skip
+    else:
+        kept.append(ins[0])
+    work = layers * d * rows * (steps + 1 if op == "rnn" else steps) * per_step
+    between = (layers - 1) * rows * steps * d * (proj or h)
+    kept.append(w.new(f"{name}/steps", work + between, 0, FP32, f"{name}: gates and states of every step"))
+    return kept
+
+
 def _stats(w: _Walk, x: Any, per_sample: int, fixed: int, source: str) -> str:
     """A norm's mean and inverse std, in its input's type (bf16 under autocast, as the CPU kernels keep them)."""
     size = w.storages[source].itemsize
@@ -314,6 +350,9 @@ RULES: dict[str, Callable[[_Walk, Any, dict[str, Any], list[str], Callable[..., 
     "rbf": _keeps_input,
     "opaque": _keeps_input,
     "mul": _keeps_inputs,
+    "lstm": _recurrent,
+    "gru": _recurrent,
+    "rnn": _recurrent,
     "lrn": _lrn,
 }
 

@@ -1,4 +1,5 @@
-"""Layers cnncalc has no op for: an nn.GRU and an nn.MultiheadAttention over the columns of a feature map."""
+"""Sequence layers over the columns of a feature map: an nn.GRU (on a padded sequence, and on a packed one, which
+cnncalc keeps opaque) and an nn.MultiheadAttention."""
 
 import torch
 from torch import nn
@@ -16,6 +17,14 @@ class ConvGRU(nn.Module):
         seq = f.flatten(1, 2).transpose(1, 2)  # B, W, 128
         out, _ = self.rnn(seq)
         return self.classify(out[:, -1])
+
+
+class ConvGRUPacked(ConvGRU):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seq = self.features(x).flatten(1, 2).transpose(1, 2)
+        packed = nn.utils.rnn.pack_padded_sequence(seq, torch.tensor([seq.shape[1]] * seq.shape[0]), batch_first=True)
+        out, _ = self.rnn(packed)
+        return self.classify(out.data)  # every step of every sequence, packed
 
 
 class ConvAttention(nn.Module):
