@@ -465,7 +465,7 @@ def _meta_maker(torch: Any) -> Callable[[Any], Any]:
     """A contiguous meta tensor of a tensor's shape and dtype: `torch.empty(t.shape, dtype=t.dtype, device="meta")`,
     made by `empty_like` (three times quicker) for the plain dense tensors that give the same."""
     device = torch.device("meta")
-    plain = (torch.Tensor, torch.nn.Parameter)
+    plain = _plain(torch)
     strided, contiguous, empty, empty_like = torch.strided, torch.contiguous_format, torch.empty, torch.empty_like
 
     def meta_like(t: Any) -> Any:
@@ -1287,7 +1287,7 @@ class Tracer:
         if elementwise and not kwargs and x.is_floating_point() and _in_order(x):
             return torch.empty(x.shape, dtype=x.dtype, device=self.meta_device)
         if name == "addcmul" and len(args) == 3 and set(kwargs) <= {"value"} and x.is_floating_point():
-            plain = (torch.Tensor, torch.nn.Parameter)
+            plain = _plain(torch)
             if all(t.__class__ in plain and t.is_meta and t.dtype == x.dtype and _in_order(t) for t in args):
                 shape = _broadcast(_broadcast(tuple(x.shape), tuple(args[1].shape)), tuple(args[2].shape))
                 return torch.empty(shape, dtype=x.dtype, device=self.meta_device)
@@ -1439,17 +1439,16 @@ def _conv2d_meta(
 ) -> Any:
     """What `F.conv2d` gives on the meta device, worked out here when every argument is plain (as nn.Conv2d
     passes them): PyTorch's meta kernel is Python, a large share of a trace. None: let PyTorch run it."""
-    if not _META_TENSORS:
-        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    plain = _plain(torch)
     if not (
-        x.__class__ in _META_TENSORS
-        and weight.__class__ in _META_TENSORS
+        x.__class__ in plain
+        and weight.__class__ in plain
         and weight.is_meta
         and x.dim() == 4
         and weight.dim() == 4
         and x.dtype == weight.dtype
         and x.is_floating_point()
-        and (bias is None or (bias.__class__ in _META_TENSORS and bias.is_meta and bias.dtype == x.dtype))
+        and (bias is None or (bias.__class__ in plain and bias.is_meta and bias.dtype == x.dtype))
         and groups.__class__ is int
         and all(v.__class__ is tuple and len(v) == 2 for v in (stride, padding, dilation))
     ):
@@ -1474,6 +1473,13 @@ def _conv2d_meta(
 _META_TENSORS: set[type] = set()  # torch.Tensor and nn.Parameter, filled on first use
 
 
+def _plain(torch: Any) -> set[type]:
+    """torch.Tensor and nn.Parameter: the tensors whose outputs the shortcuts make (a subclass runs its own way)."""
+    if not _META_TENSORS:
+        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    return _META_TENSORS
+
+
 _POOL_ARGS = {
     "max_pool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
     "avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
@@ -1483,14 +1489,13 @@ _POOL_ARGS = {
 def _pool2d_meta(torch: Any, meta: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What `max_pool2d` / `avg_pool2d` give on the meta device (Python there, as convolutions are), by PyTorch's
     size rule: a last window of ceil mode that would start in the padding is dropped. None: let PyTorch run it."""
-    if not _META_TENSORS:
-        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    plain = _plain(torch)
     x = args[0]
     names = _POOL_ARGS[name]
     if len(args) > len(names) + 1 or not set(kwargs) <= {*names, "return_indices"} or kwargs.get("return_indices"):
         return None  # F.max_pool2d passes return_indices=False by keyword: with True, a tuple
     given = {**dict(zip(names, args[1:], strict=False)), **kwargs}
-    if x.__class__ not in _META_TENSORS or not x.is_meta or x.dim() not in (3, 4) or not x.is_floating_point():
+    if x.__class__ not in plain or not x.is_meta or x.dim() not in (3, 4) or not x.is_floating_point():
         return None
 
     def pair(v: Any, default: Any) -> tuple[int, int] | None:
@@ -1521,8 +1526,7 @@ def _pool2d_meta(torch: Any, meta: Any, name: str, args: tuple[Any, ...], kwargs
 def _cat_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What `torch.cat(tensors, dim)` gives on the meta device for contiguous tensors of one type and rank
     (PyTorch's meta version is Python); None: let PyTorch run it."""
-    if not _META_TENSORS:
-        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    plain = _plain(torch)
     if not 1 <= len(args) <= 2 or not set(kwargs) <= {"dim"} or len(args) + len(kwargs) > 2:
         return None
     seq, dim = args[0], args[1] if len(args) == 2 else kwargs.get("dim", 0)
@@ -1531,7 +1535,7 @@ def _cat_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, An
     if seq.__class__ not in (list, tuple) or len(seq) < 2:
         return None
     first = seq[0]
-    if first.__class__ not in _META_TENSORS or not first.is_meta or first.dim() == 0:
+    if first.__class__ not in plain or not first.is_meta or first.dim() == 0:
         return None
     rank, dtype = first.dim(), first.dtype
     d = dim + rank if dim < 0 else dim
@@ -1540,7 +1544,7 @@ def _cat_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, An
     shape = list(first.shape)
     total = 0
     for t in seq:
-        if t.__class__ not in _META_TENSORS or not t.is_meta or t.dtype != dtype or t.dim() != rank:
+        if t.__class__ not in plain or not t.is_meta or t.dtype != dtype or t.dim() != rank:
             return None
         if not t.is_contiguous():
             return None
@@ -1555,22 +1559,21 @@ def _cat_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, An
 def _linear_meta(torch: Any, meta: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What `F.linear(x, w, b)` gives on the meta device (PyTorch decomposes it into addmm there, milliseconds a
     call); None: let PyTorch run it."""
-    if not _META_TENSORS:
-        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    plain = _plain(torch)
     given = {**dict(zip(("input", "weight", "bias"), args, strict=False)), **kwargs}
     if len(args) > 3 or not {"input", "weight"} <= set(given) <= {"input", "weight", "bias"}:
         return None
     x, w, bias = given["input"], given["weight"], given.get("bias")
     if not (
-        x.__class__ in _META_TENSORS
-        and w.__class__ in _META_TENSORS
+        x.__class__ in plain
+        and w.__class__ in plain
         and w.is_meta
         and w.dim() == 2
         and x.dim() >= 1
         and x.shape[-1] == w.shape[1]
         and x.dtype == w.dtype
         and x.is_floating_point()
-        and (bias is None or (bias.__class__ in _META_TENSORS and bias.is_meta and bias.dtype == x.dtype))
+        and (bias is None or (bias.__class__ in plain and bias.is_meta and bias.dtype == x.dtype))
     ):
         return None
     if bias is not None and tuple(bias.shape) not in ((w.shape[0],), (1,), ()):
@@ -1595,13 +1598,12 @@ def _memo_key(torch: Any, func: Any, args: tuple[Any, ...], kwargs: dict[str, An
     plain tensors) and its other arguments by type and value; None when an argument is of another kind."""
     if "out" in kwargs:  # the output is that tensor, not a new one
         return None
-    if not _META_TENSORS:
-        _META_TENSORS.update((torch.Tensor, torch.nn.Parameter))
+    plain = _plain(torch)
     dtype, size = torch.dtype, torch.Size
 
     def part(v: Any) -> Any:
         cls = v.__class__
-        if cls in _META_TENSORS:
+        if cls in plain:
             if not v.is_meta:
                 raise LookupError
             return (0, tuple(v.shape), v.stride(), v.dtype)

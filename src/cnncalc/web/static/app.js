@@ -81,6 +81,21 @@
     return `${num(rf.size)}x${num(rf.size_w)}/${num(rf.jump)}x${num(rf.jump_w)}`;
   }
 
+  // A button's request: the button off and a note in its output while the server works, then the answer rendered
+  // (or why there is none).
+  async function askWith(button, out, waiting, url, body, render) {
+    button.disabled = true;
+    out.replaceChildren(el("p", "small", waiting));
+    try {
+      const { data } = await postJSON(url, body);
+      render(data);
+    } catch (e) {
+      render({ error: `cannot reach the server (${e.message})` });
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   async function postJSON(url, body, signal) {
     const res = await fetch(url, {
       method: "POST",
@@ -702,16 +717,7 @@
       body.of = els.of.value;
     }
     if (answers) body.answers_csv = answers;
-    els.check.disabled = true;
-    els.verdict.replaceChildren(el("p", "small", "checking…"));
-    try {
-      const { data } = await postJSON("/api/check", body);
-      renderVerdict(data);
-    } catch (e) {
-      renderVerdict({ error: `cannot reach the server (${e.message})` });
-    } finally {
-      els.check.disabled = false;
-    }
+    await askWith(els.check, els.verdict, "checking…", "/api/check", body, renderVerdict);
   }
 
   // ------------------------------------------------------------------------------------------------- training memory
@@ -751,16 +757,7 @@
     }
     const body = { ...base, batch, training: true, optimizer: els.memOptimizer.value };
     if (els.memAmp.value) body.amp = els.memAmp.value;
-    els.memory.disabled = true;
-    els.memoryOut.replaceChildren(el("p", "small", "estimating…"));
-    try {
-      const { data } = await postJSON("/api/memory", body);
-      renderMemory(data);
-    } catch (e) {
-      renderMemory({ error: `cannot reach the server (${e.message})` });
-    } finally {
-      els.memory.disabled = false;
-    }
+    await askWith(els.memory, els.memoryOut, "estimating…", "/api/memory", body, renderMemory);
   }
 
   // ------------------------------------------------------------------------------------------------- share, download
